@@ -1,0 +1,111 @@
+/**
+ * The storage seam. A driver knows one storage layout (Laravel's `jobs`
+ * table, Laravel's Redis keys) and nothing about job classes or execution.
+ * Times are unix seconds where they reach storage, as Laravel stores them.
+ */
+
+/** A job taken from storage. The runtime only reads it; the driver owns its handle fields. */
+export interface ReservedJob {
+  /** Storage id: the `jobs.id` row id, or the Redis payload `id`. Changes on a database release. */
+  readonly id: string;
+  /** Plain queue name (`default`), without any key prefix. */
+  readonly queue: string;
+  /** The payload text as stored (the `jobs.payload` column, or the Redis list copy). */
+  readonly rawPayload: string;
+  /** Attempts including this one (Laravel's `attempts()`: 1 on the first run). */
+  readonly attempts: number;
+  /** Unix seconds when this reservation was made (database `reserved_at`). */
+  readonly reservedAt: number;
+  /** Driver-private handle (e.g. the exact reserved Redis member). */
+  readonly handle?: unknown;
+}
+
+/** One row of `failed_jobs`, as Laravel's `queue:failed` lists it. */
+export interface FailedJobRecord {
+  readonly id: number;
+  readonly uuid: string;
+  readonly connection: string;
+  readonly queue: string;
+  readonly payload: string;
+  readonly exception: string;
+  /** `Y-m-d H:i:s`, UTC. */
+  readonly failedAt: string;
+}
+
+export interface QueueCounts {
+  /** Available now (not reserved, `available_at` <= now). */
+  readonly ready: number;
+  /** Waiting for `available_at` (delays and backoffs). */
+  readonly delayed: number;
+  /** Reserved by some worker (running, or abandoned until `retry_after`). */
+  readonly reserved: number;
+}
+
+export interface PushOptions {
+  /** Seconds before the job may run. @default 0 */
+  readonly delay?: number;
+}
+
+export interface QueueDriver {
+  /** The Laravel queue connection name (`database`, `redis`): written to `failed_jobs.connection`. */
+  readonly connectionName: string;
+
+  /** Stores a payload; returns its storage id. */
+  push(queue: string, payload: string, options?: PushOptions): Promise<string>;
+
+  /** Stores many payloads in one round trip / transaction. */
+  pushMany(queue: string, payloads: readonly string[], options?: PushOptions): Promise<string[]>;
+
+  /**
+   * Reserves up to `limit` jobs, taking queues in priority order (the first
+   * queue is drained before the next is looked at). Attempts are counted here.
+   * Returns [] when nothing is available; never waits.
+   */
+  reserve(queues: readonly string[], limit: number): Promise<ReservedJob[]>;
+
+  /** The job succeeded: delete it. May be batched; resolves once it is durable. */
+  ack(job: ReservedJob): Promise<void>;
+
+  /** The job will be retried: back on the queue after `delaySeconds`, this attempt counted. */
+  release(job: ReservedJob, delaySeconds: number): Promise<void>;
+
+  /**
+   * Puts the job back as it was before the reservation (attempt not counted):
+   * for shutdowns and for jobs the runtime refused to start.
+   */
+  requeue(job: ReservedJob): Promise<void>;
+
+  /**
+   * Final failure: delete the job and write its `failed_jobs` row (atomically
+   * where the store allows). A uuid already in `failed_jobs` updates that row.
+   * `payload` is the text to record (defaults to the job's raw payload).
+   */
+  fail(job: ReservedJob, failure: { uuid: string; exception: string; payload?: string }): Promise<void>;
+
+  /**
+   * Resolves when jobs may have become available: new data, a delay coming due,
+   * a reservation expiring, `maxWaitMs` passing, or `signal` aborting.
+   */
+  waitForJobs(queues: readonly string[], maxWaitMs: number, signal?: AbortSignal): Promise<void>;
+
+  /** Counts for one queue. */
+  counts(queue: string): Promise<QueueCounts>;
+
+  /** Flushes pending acks and closes connections. */
+  close(): Promise<void>;
+}
+
+/** Laravel's `maxExceptions` counters (`job-exceptions:<uuid>` in the cache store). */
+export interface ExceptionCounter {
+  /** Adds one and returns the new count (the key lives one day). */
+  increment(uuid: string): Promise<number>;
+  /** Forgets the counter (when the job fails on it). */
+  reset(uuid: string): Promise<void>;
+}
+
+/** Reads and manages `failed_jobs`, like `queue:failed`, `queue:retry`, `queue:forget`. */
+export interface FailedJobStore {
+  list(): Promise<FailedJobRecord[]>;
+  find(uuid: string): Promise<FailedJobRecord | undefined>;
+  forget(uuid: string): Promise<boolean>;
+}
