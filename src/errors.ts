@@ -56,7 +56,9 @@ export function serializeError(thrown: unknown, depth = 0): SerializedError {
   if (thrown instanceof Error) {
     const out: SerializedError = { name: thrown.name, message: thrown.message };
     if (thrown.stack) out.stack = thrown.stack;
-    if (thrown.cause !== undefined && depth < 5) out.cause = serializeError(thrown.cause, depth + 1);
+    if (thrown.cause !== undefined && depth < 5) {
+      out.cause = serializeError(thrown.cause, depth + 1);
+    }
     return out;
   }
   return { name: "Error", message: typeof thrown === "string" ? thrown : safeString(thrown) };

@@ -79,8 +79,13 @@ export interface QueueDriver {
    * Final failure: delete the job and write its `failed_jobs` row (atomically
    * where the store allows). A uuid already in `failed_jobs` updates that row.
    * `payload` is the text to record (defaults to the job's raw payload).
+   * Resolves false, writing nothing, when the reservation was lost (another
+   * worker re-reserved the job after `retry_after`).
    */
-  fail(job: ReservedJob, failure: { uuid: string; exception: string; payload?: string }): Promise<void>;
+  fail(
+    job: ReservedJob,
+    failure: { uuid: string; exception: string; payload?: string },
+  ): Promise<boolean>;
 
   /**
    * Resolves when jobs may have become available: new data, a delay coming due,

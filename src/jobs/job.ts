@@ -49,7 +49,11 @@ export interface DispatchResult {
 }
 
 /** A concrete job class. */
-export type JobClass<T extends KQueueJob = KQueueJob> = (new () => T) & typeof KQueueJob;
+export type JobClass<T extends KQueueJob = KQueueJob> = (new () => T) & {
+  readonly laravel?: string;
+  readonly name: string;
+  readonly prototype: T;
+};
 
 /** The data fields of a job (own non-function fields that are not config). */
 export type JobData<T> = Partial<
@@ -141,7 +145,11 @@ export abstract class KQueueJob {
 
   #context(): JobContext {
     const context = this[CONTEXT];
-    if (!context) throw new Error("This job is not running: attempts(), release(), fail() need a running attempt");
+    if (!context) {
+      throw new Error(
+        "This job is not running: attempts(), release(), fail() need a running attempt",
+      );
+    }
     return context;
   }
 

@@ -1,0 +1,62 @@
+/** `kqueue help [command]`. */
+const OVERVIEW = `KQueue: a queue runtime for Laravel-style jobs (Deno).
+
+Usage: deno task kqueue <command> [flags]
+
+Commands:
+  work [connection]            Run the daemon (Laravel's queue:work)
+  dispatch <Job> ['<json>']    Put a job on a queue
+  failed                       List failed jobs (Laravel's queue:failed)
+  create-tables                Create jobs/failed_jobs/cache tables in an existing database
+  help [command]               This help, or a command's flags
+
+Environment (Laravel's names): QUEUE_CONNECTION=database, DB_CONNECTION=sqlite,
+DB_DATABASE=database/database.sqlite, DB_QUEUE=default, DB_QUEUE_TABLE=jobs,
+DB_QUEUE_RETRY_AFTER=90, APP_NAME / CACHE_PREFIX (maxExceptions counters).`;
+
+const COMMANDS: Record<string, string> = {
+  work: `Usage: deno task kqueue work [connection] [flags]
+
+  --queue=high,default         Queues in priority order (default: DB_QUEUE)
+  --concurrency=N              Jobs in flight at once (default 10)
+  --isolated-concurrency=N     Isolated children at once (default: CPUs)
+  --tries=N                    Attempts when the job does not say (default 1; 0 = unlimited)
+  --timeout=S                  Seconds per attempt when the job does not say (default 60; 0 = none)
+  --backoff=S[,S…]             Seconds before a retry when the job does not say (default 0)
+  --memory=MB                  Stop taking jobs, drain and exit 12 past this daemon RSS (default 128)
+  --max-jobs=N                 Stop after N jobs
+  --max-time=S                 Stop after S seconds
+  --sleep=S                    Longest idle wait between checks for due jobs (default 3)
+  --retry-after=S              Reservation lease (default DB_QUEUE_RETRY_AFTER, 90)
+  --shutdown-timeout=S         On SIGTERM, seconds in-flight jobs get before kill + requeue (default 25)
+  --stop-when-empty            Stop when no job is ready (delayed jobs ignored, as Laravel)
+  --stop-when-drained          Stop when nothing is ready, delayed, reserved or running
+  --once                       Run one job, then stop
+  --json                       One JSON line per event on stdout
+  --jobs=DIR                   Where job classes live (default ./jobs)
+  --database=PATH              SQLite file (default DB_DATABASE)
+  --connection=NAME            Queue connection (default QUEUE_CONNECTION)
+
+Signals: SIGTERM, SIGINT, SIGQUIT stop gracefully; a second one forces.`,
+  dispatch: `Usage: deno task kqueue dispatch <JobName> ['{"field":"value"}'] [flags]
+
+  --queue=NAME                 Queue (default: the job's queue, else DB_QUEUE)
+  --delay=S                    Seconds before it may run
+  --count=N                    Dispatch N copies
+  --jobs=DIR                   Where job classes live (default ./jobs)
+  --database=PATH              SQLite file (default DB_DATABASE)
+  --connection=NAME            Queue connection (default QUEUE_CONNECTION)`,
+  failed: `Usage: deno task kqueue failed [--database=PATH] [--json]
+
+Lists failed_jobs rows: uuid, connection, queue, class, failed at, first line of the exception.`,
+  "create-tables": `Usage: deno task kqueue create-tables [--database=PATH]
+
+Creates Laravel's jobs, failed_jobs and cache tables where missing. KQueue creates them
+on its own only in a database file it creates; in a Laravel app prefer
+php artisan queue:table && php artisan queue:failed-table && php artisan migrate.`,
+};
+
+export function helpText(command?: string): string | undefined {
+  if (command === undefined) return OVERVIEW;
+  return COMMANDS[command];
+}

@@ -1,0 +1,151 @@
+/**
+ * What the daemon prints: one Laravel-style line per job event on stdout, or
+ * with --json one JSON object per event. Warnings go to the log (stderr).
+ */
+import type { Logger } from "../log.ts";
+import type { EventBus, EventName, JobRef, KQueueEvents } from "../events.ts";
+
+const JOB_EVENTS: readonly EventName[] = [
+  "job:started",
+  "job:done",
+  "job:released",
+  "job:failed",
+  "job:timeout",
+  "job:requeued",
+  "job:reservation-lost",
+  "job:output",
+  "job:failed-hook-error",
+];
+const WORKER_EVENTS: readonly EventName[] = [
+  "worker:started",
+  "worker:stopping",
+  "worker:stopped",
+  "worker:lag",
+  "store:error",
+];
+
+export function printJsonEvents(
+  events: EventBus,
+  write: (line: string) => void = (l) => console.log(l),
+): void {
+  for (const name of [...JOB_EVENTS, ...WORKER_EVENTS]) {
+    events.on(
+      name,
+      (event) =>
+        write(JSON.stringify({ event: name, time: new Date().toISOString(), ...toJson(event) })),
+    );
+  }
+}
+
+export function printHumanEvents(
+  events: EventBus,
+  log: Logger,
+  write: (line: string) => void = (l) => console.log(l),
+): void {
+  const line = (job: JobRef, label: string, rest = "") =>
+    write(`[${timestamp()}][${job.id}] ${label.padEnd(11)} ${job.name}${rest ? `  ${rest}` : ""}`);
+  events.on(
+    "job:started",
+    ({ job }) => line(job, "Processing:", job.attempt > 1 ? `(attempt ${job.attempt})` : ""),
+  );
+  events.on("job:done", ({ job, durationMs }) => line(job, "Processed:", ms(durationMs)));
+  events.on(
+    "job:released",
+    ({ job, delaySeconds, error, durationMs }) =>
+      line(
+        job,
+        "Released:",
+        `${ms(durationMs)}; retry in ${delaySeconds} s${error ? ` after ${oneLine(error)}` : ""}`,
+      ),
+  );
+  events.on("job:failed", ({ job, error }) => line(job, "Failed:", oneLine(error)));
+  events.on(
+    "job:timeout",
+    ({ job, timeoutSeconds }) =>
+      line(
+        job,
+        "Timed out:",
+        `after ${timeoutSeconds} s; its signal was aborted, waiting for it to return`,
+      ),
+  );
+  events.on("job:requeued", ({ job, reason }) => line(job, "Requeued:", reason));
+  events.on("job:output", ({ job, stream, line: text }) => line(job, `${stream}:`, text));
+  events.on(
+    "job:reservation-lost",
+    ({ job }) =>
+      log.warn(
+        "{name} [{id}]: another worker took this job over after retry_after; its outcome was not written",
+        {
+          name: job.name,
+          id: job.id,
+        },
+      ),
+  );
+  events.on(
+    "job:failed-hook-error",
+    ({ job, error }) =>
+      log.error("{name} [{id}]: failed() threw: {error}", {
+        name: job.name,
+        id: job.id,
+        error: oneLine(error),
+      }),
+  );
+  events.on(
+    "worker:started",
+    ({ connection, queues, concurrency, isolatedConcurrency }) =>
+      log.info(
+        "Processing jobs from {connection} [{queues}], concurrency {concurrency}, isolated {isolated}",
+        {
+          connection,
+          queues: queues.join(","),
+          concurrency,
+          isolated: isolatedConcurrency,
+        },
+      ),
+  );
+  events.on(
+    "worker:stopping",
+    ({ reason, inFlight }) =>
+      log.info("Stopping ({reason}): waiting for {inFlight} job(s) in flight", {
+        reason,
+        inFlight,
+      }),
+  );
+  events.on("worker:lag", ({ lagMs, inlineJobs }) => log.warn(lagMessage(lagMs, inlineJobs)));
+  events.on(
+    "store:error",
+    ({ operation, error }) =>
+      log.error("Storage error during {operation}: {error}; retrying", {
+        operation,
+        error: oneLine(error),
+      }),
+  );
+}
+
+export function lagMessage(lagMs: number, inlineJobs: readonly JobRef[]): string {
+  const names = [...new Set(inlineJobs.map((j) => `${j.name} [${j.id}]`))];
+  const who = names.length === 0
+    ? "no inline job was running"
+    : `inline job(s) running: ${names.join(", ")}`;
+  return `Event loop blocked for ${lagMs} ms (${who}); a CPU-heavy job should set isolated = true`;
+}
+
+function toJson(event: KQueueEvents[EventName]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event)) {
+    out[key] = value instanceof Error ? { name: value.name, message: value.message } : value;
+  }
+  return out;
+}
+
+export function oneLine(error: Error): string {
+  return `${error.name}: ${error.message}`.split("\n")[0]!;
+}
+
+function ms(durationMs: number): string {
+  return durationMs < 1000 ? `${durationMs.toFixed(1)} ms` : `${(durationMs / 1000).toFixed(2)} s`;
+}
+
+function timestamp(): string {
+  return new Date().toISOString().slice(0, 19).replace("T", " ");
+}

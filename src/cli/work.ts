@@ -1,0 +1,102 @@
+/** `kqueue work`: Laravel's `queue:work` flags on the KQueue daemon. */
+import type { Logger } from "../log.ts";
+import { openConnection } from "../connection.ts";
+import { useConnection } from "../dispatch.ts";
+import { discoverJobs } from "../jobs/discover.ts";
+import { Daemon, type DaemonResult } from "../runtime/daemon.ts";
+import { listOfNames, listOfSeconds, numberFlag, parseFlags } from "./args.ts";
+import { CliError } from "./cli_error.ts";
+import { printHumanEvents, printJsonEvents } from "./output.ts";
+
+export const WORK_FLAGS = {
+  queue: { type: "string" },
+  connection: { type: "string" },
+  jobs: { type: "string" },
+  database: { type: "string" },
+  concurrency: { type: "string" },
+  "isolated-concurrency": { type: "string" },
+  tries: { type: "string" },
+  timeout: { type: "string" },
+  backoff: { type: "string" },
+  memory: { type: "string" },
+  "max-jobs": { type: "string" },
+  "max-time": { type: "string" },
+  sleep: { type: "string" },
+  "retry-after": { type: "string" },
+  "shutdown-timeout": { type: "string" },
+  "stop-when-empty": { type: "boolean" },
+  "stop-when-drained": { type: "boolean" },
+  once: { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
+/** Hooks the CLI entry provides: signal installation and the logger. */
+export interface WorkEnvironment {
+  readonly log: Logger;
+  /** Calls `onSignal` on SIGTERM/SIGINT/SIGQUIT; returns a remover. */
+  readonly onSignals: (onSignal: (signal: string) => void) => () => void;
+}
+
+export async function work(args: string[], env: WorkEnvironment): Promise<DaemonResult> {
+  const { values, positionals } = parseFlags("work", args, WORK_FLAGS, 1);
+  if (positionals[0] !== undefined && positionals[0] !== values.connection) {
+    values.connection ??= positionals[0];
+  }
+  const jobsDir = String(values.jobs ?? "jobs");
+  const registry = await discoverJobs(jobsDir).catch((error) => {
+    throw new CliError((error as Error).message);
+  });
+  if (registry.size === 0) {
+    throw new CliError(
+      `No jobs found in ${jobsDir}: export classes that extend KQueueJob there, or pass --jobs DIR`,
+    );
+  }
+  const retryAfter = numberFlag(values, "retry-after", { positive: true });
+  const connection = await openConnection({
+    ...(values.connection ? { name: String(values.connection) } : {}),
+    ...(values.database ? { databasePath: String(values.database) } : {}),
+    ...(retryAfter !== undefined ? { retryAfter } : {}),
+  }).catch((error) => {
+    throw new CliError((error as Error).message);
+  });
+  for (const warning of connection.warnings) env.log.warn(warning);
+  useConnection(connection); // jobs that dispatch jobs reuse the daemon's connection
+
+  const daemon = new Daemon({
+    driver: connection.driver,
+    registry,
+    ...(connection.exceptions ? { exceptions: connection.exceptions } : {}),
+    queues: listOfNames(values, "queue") ?? [connection.defaultQueue],
+    concurrency: numberFlag(values, "concurrency", { integer: true, positive: true }),
+    isolatedConcurrency: numberFlag(values, "isolated-concurrency", {
+      integer: true,
+      positive: true,
+    }),
+    tries: numberFlag(values, "tries", { integer: true }),
+    timeout: numberFlag(values, "timeout"),
+    backoff: listOfSeconds(values, "backoff"),
+    memory: numberFlag(values, "memory"),
+    maxJobs: numberFlag(values, "max-jobs", { integer: true }),
+    maxTime: numberFlag(values, "max-time"),
+    sleep: numberFlag(values, "sleep"),
+    shutdownTimeout: numberFlag(values, "shutdown-timeout"),
+    stopWhenEmpty: values["stop-when-empty"] === true,
+    stopWhenDrained: values["stop-when-drained"] === true,
+    once: values.once === true,
+  });
+  if (values.json) printJsonEvents(daemon.events);
+  else printHumanEvents(daemon.events, env.log);
+
+  const removeSignals = env.onSignals((signal) => {
+    env.log.info("Received {signal}: finishing in-flight jobs (send it again to force)", {
+      signal,
+    });
+    daemon.stop("signal");
+  });
+  try {
+    return await daemon.run();
+  } finally {
+    removeSignals();
+    await connection.close();
+  }
+}

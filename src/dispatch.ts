@@ -1,0 +1,123 @@
+/**
+ * Dispatching from code: a job class plus data → a Laravel-shaped payload on
+ * a queue connection. Connections are opened lazily from the environment
+ * (QUEUE_CONNECTION, DB_DATABASE …) unless one was set with useConnection().
+ */
+import { type DispatchOptions, type DispatchResult, type JobClass } from "./jobs/job.ts";
+import { extractJobData, isConfigField, readJobConfig } from "./jobs/job_config.ts";
+import { jobNameOf } from "./jobs/registry.ts";
+import { buildPayload, MAX_PAYLOAD_BYTES } from "./payload/laravel_payload.ts";
+import { serializeJobCommand } from "./payload/php_serialize.ts";
+import { openConnection, type QueueConnection } from "./connection.ts";
+
+const connections = new Map<string, Promise<QueueConnection>>();
+let defaultName: string | undefined;
+
+/** Makes `connection` the one dispatch() uses for its name (and the default, unless `asDefault` is false). */
+export function useConnection(connection: QueueConnection, asDefault = true): void {
+  connections.set(connection.name, Promise.resolve(connection));
+  if (asDefault) defaultName = connection.name;
+}
+
+/** Closes the connections dispatch() opened or was given. */
+export async function closeConnections(): Promise<void> {
+  const open = [...connections.values()];
+  connections.clear();
+  defaultName = undefined;
+  for (const connection of open) await (await connection).close();
+}
+
+export async function getConnection(name?: string): Promise<QueueConnection> {
+  const key = name ?? defaultName ?? "";
+  let connection = connections.get(key);
+  if (!connection) {
+    connection = openConnection({ ...(name ? { name } : {}) });
+    connections.set(key, connection);
+    connection.then(
+      (c) => connections.set(c.name, Promise.resolve(c)),
+      () => connections.delete(key),
+    );
+  }
+  return await connection;
+}
+
+/** One job's payload text and where it goes. */
+export interface PreparedDispatch {
+  readonly payload: string;
+  readonly uuid: string;
+  readonly queue?: string;
+  readonly delay: number;
+  readonly connection?: string;
+}
+
+/** Builds the payload for a job of `Class` with `data` (validated: unknown fields and non-JSON values are refused). */
+export function prepareDispatch(
+  Class: JobClass,
+  data: Record<string, unknown>,
+  options: DispatchOptions = {},
+): PreparedDispatch {
+  const name = jobNameOf(Class);
+  const job = new Class();
+  const declared = new Set(Object.keys(job));
+  for (const key of Object.keys(data)) {
+    if (isConfigField(key)) {
+      throw new TypeError(
+        `Cannot dispatch ${name}: "${key}" is config, not data; set it on the class (or pass queue/delay/connection as dispatch options)`,
+      );
+    }
+    if (!declared.has(key)) {
+      throw new TypeError(
+        `Cannot dispatch ${name}: it has no field "${key}" (data fields: ${
+          [...declared].filter((k) => !isConfigField(k)).join(", ") || "none"
+        })`,
+      );
+    }
+  }
+  Object.assign(job, data);
+  const config = readJobConfig(job, name);
+  const command = serializeJobCommand(name, extractJobData(job, name));
+  const uuid = crypto.randomUUID();
+  const payload = JSON.stringify(buildPayload({
+    uuid,
+    name,
+    command,
+    ...(config.tries !== undefined ? { maxTries: config.tries } : {}),
+    ...(config.maxExceptions !== undefined ? { maxExceptions: config.maxExceptions } : {}),
+    failOnTimeout: config.failOnTimeout,
+    ...(config.backoff !== undefined ? { backoff: config.backoff } : {}),
+    ...(config.timeout !== undefined ? { timeout: config.timeout } : {}),
+    ...(config.retryUntil !== undefined ? { retryUntil: config.retryUntil } : {}),
+  }));
+  if (payload.length > MAX_PAYLOAD_BYTES) {
+    throw new RangeError(
+      `Cannot dispatch ${name}: its payload is ${payload.length} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit`,
+    );
+  }
+  const delay = options.delay ?? config.delay ?? 0;
+  if (!Number.isFinite(delay) || delay < 0) {
+    throw new RangeError(
+      `Cannot dispatch ${name} as 'delay' must be non-negative seconds: current value is ${delay}`,
+    );
+  }
+  const queue = options.queue ?? config.queue;
+  const connection = options.connection ?? config.connection;
+  return {
+    payload,
+    uuid,
+    delay,
+    ...(queue ? { queue } : {}),
+    ...(connection ? { connection } : {}),
+  };
+}
+
+export async function dispatchJob(
+  Class: JobClass,
+  data: Record<string, unknown>,
+  options: DispatchOptions = {},
+): Promise<DispatchResult> {
+  const prepared = prepareDispatch(Class, data, options);
+  const connection = await getConnection(prepared.connection);
+  const queue = prepared.queue ?? connection.defaultQueue;
+  const id = await connection.driver.push(queue, prepared.payload, { delay: prepared.delay });
+  return { id, uuid: prepared.uuid, queue };
+}

@@ -1,0 +1,156 @@
+/**
+ * Every SQL statement the SQLite queue runs, prepared once per connection.
+ * Times are unix seconds. A reservation is identified by (id, reserved_at,
+ * attempts): a worker that took the row over after `retry_after` changed at
+ * least `attempts`, so guarded statements never touch its reservation.
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+
+export interface QueueTables {
+  readonly jobs: string;
+  readonly failedJobs: string;
+}
+
+/** A row as `reserve` returns it. */
+export interface ReservedRow {
+  readonly id: number;
+  readonly queue: string;
+  readonly payload: string;
+  readonly attempts: number;
+  readonly reserved_at: number;
+}
+
+/** What a guarded delete returns: the row as it was. */
+export interface DeletedRow {
+  readonly queue: string;
+  readonly payload: string;
+  readonly attempts: number;
+}
+
+export interface QueueStatements {
+  readonly insertJob: StatementSync;
+  readonly reserveFromQueue: StatementSync;
+  readonly deleteReservation: StatementSync;
+  readonly deleteReservations: StatementSync;
+  readonly restoreReservation: StatementSync;
+  readonly upsertFailedJob: StatementSync;
+  readonly countByState: StatementSync;
+  readonly nextDueTimes: StatementSync;
+  readonly dataVersion: StatementSync;
+}
+
+export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): QueueStatements {
+  const jobs = `"${tables.jobs}"`;
+  const failed = `"${tables.failedJobs}"`;
+  return {
+    /**
+     * Laravel's push (`DatabaseQueue::buildDatabaseRecord`); a release re-inserts through it.
+     * Bindings: queue, payload, attempts (0 on push; the current count on release),
+     *   availableAt, createdAt.
+     * Returns: run() → lastInsertRowid = the new job id.
+     */
+    insertJob: db.prepare(
+      `INSERT INTO ${jobs} (queue, attempts, reserved_at, available_at, created_at, payload)
+       VALUES (:queue, :attempts, NULL, :availableAt, :createdAt, :payload)`,
+    ),
+
+    /**
+     * Laravel's pop query, for up to :limit rows of one queue in id order:
+     * rows that are due and unreserved, or whose reservation is older than
+     * retry_after (:expiredAt = now - retryAfter; a crashed worker's job
+     * comes back with its attempts counted again, as in Laravel).
+     * Bindings: queue, now, expiredAt, limit.
+     * Returns: the reserved rows (attempts already incremented), in no particular order.
+     * Guarantees: run inside BEGIN IMMEDIATE, no other connection can claim the same rows.
+     */
+    reserveFromQueue: db.prepare(
+      `UPDATE ${jobs} SET reserved_at = :now, attempts = attempts + 1
+       WHERE id IN (
+         SELECT id FROM ${jobs}
+         WHERE queue = :queue
+           AND ((reserved_at IS NULL AND available_at <= :now) OR reserved_at <= :expiredAt)
+         ORDER BY id LIMIT :limit)
+       RETURNING id, queue, payload, attempts, reserved_at`,
+    ),
+
+    /**
+     * Deletes one row if our reservation still holds (release and fail).
+     * Bindings: id, reservedAt, attempts (of our reservation).
+     * Returns: the deleted row (queue, payload, attempts), or undefined when
+     *   the reservation was lost (another worker took it over, or it is gone).
+     */
+    deleteReservation: db.prepare(
+      `DELETE FROM ${jobs} WHERE id = :id AND reserved_at = :reservedAt AND attempts = :attempts
+       RETURNING queue, payload, attempts`,
+    ),
+
+    /**
+     * Deletes a batch of acknowledged rows, each only if our reservation still holds.
+     * Bindings: reservations = JSON text `[[id, reservedAt, attempts], …]`.
+     * Returns: the ids actually deleted; an id missing from it lost its reservation.
+     */
+    deleteReservations: db.prepare(
+      `DELETE FROM ${jobs} WHERE id IN (
+         SELECT j.id FROM json_each(:reservations) AS r
+         JOIN ${jobs} AS j ON j.id = r.value->>0
+           AND j.reserved_at = r.value->>1 AND j.attempts = r.value->>2)
+       RETURNING id`,
+    ),
+
+    /**
+     * Undoes our reservation (a shutdown, a job we refused to start): same
+     * row, so its FIFO position is kept, and the attempt is not counted.
+     * Bindings: id, reservedAt, attempts (of our reservation).
+     * Returns: run() → changes = 1, or 0 when the reservation was lost.
+     */
+    restoreReservation: db.prepare(
+      `UPDATE ${jobs} SET reserved_at = NULL, attempts = attempts - 1
+       WHERE id = :id AND reserved_at = :reservedAt AND attempts = :attempts`,
+    ),
+
+    /**
+     * Laravel's `DatabaseUuidFailedJobProvider::log`; a uuid already there
+     * (a retried job failing again) updates that row instead of failing.
+     * Bindings: uuid, connection, queue, payload, exception, failedAt (`Y-m-d H:i:s`).
+     * Returns: run() → changes = 1.
+     */
+    upsertFailedJob: db.prepare(
+      `INSERT INTO ${failed} (uuid, connection, queue, payload, exception, failed_at)
+       VALUES (:uuid, :connection, :queue, :payload, :exception, :failedAt)
+       ON CONFLICT (uuid) DO UPDATE SET connection = excluded.connection,
+         queue = excluded.queue, payload = excluded.payload,
+         exception = excluded.exception, failed_at = excluded.failed_at`,
+    ),
+
+    /**
+     * Bindings: queue, now.
+     * Returns: one row { ready, delayed, reserved } (an abandoned reservation counts as reserved).
+     */
+    countByState: db.prepare(
+      `SELECT
+         COALESCE(SUM(reserved_at IS NULL AND available_at <= :now), 0) AS ready,
+         COALESCE(SUM(reserved_at IS NULL AND available_at > :now), 0) AS delayed,
+         COALESCE(SUM(reserved_at IS NOT NULL), 0) AS reserved
+       FROM ${jobs} WHERE queue = :queue`,
+    ),
+
+    /**
+     * For waking up without a commit to notice: when the next unreserved job
+     * is due, and when the oldest reservation started (it expires retry_after later).
+     * Bindings: queue.
+     * Returns: one row { nextAvailableAt, oldestReservedAt }, each null when there is none.
+     * Cost: scans the queue's rows through jobs_queue_index.
+     */
+    nextDueTimes: db.prepare(
+      `SELECT MIN(CASE WHEN reserved_at IS NULL THEN available_at END) AS nextAvailableAt,
+              MIN(reserved_at) AS oldestReservedAt
+       FROM ${jobs} WHERE queue = :queue`,
+    ),
+
+    /**
+     * Returns: { data_version }, which changes when ANOTHER connection commits
+     * (never for this connection's own writes). Takes no lock.
+     */
+    dataVersion: db.prepare("PRAGMA data_version"),
+  };
+}

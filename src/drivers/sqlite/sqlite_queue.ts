@@ -1,0 +1,299 @@
+/**
+ * Laravel's database queue on SQLite: the `jobs` table, read and written the
+ * way `DatabaseQueue` does, so Laravel workers and KQueue share one queue.
+ * Differences, all towards safety: reservations are claimed in batches in
+ * one IMMEDIATE transaction; deletes are guarded by our reservation; a fail
+ * deletes the job and writes `failed_jobs` atomically; delays round up.
+ */
+import type { PushOptions, QueueCounts, QueueDriver, ReservedJob } from "../driver.ts";
+import { AckBuffer, later } from "./ack_buffer.ts";
+import type { SqliteConnection } from "./connection.ts";
+import { JobWaiter, type WaitBaseline } from "./job_waiter.ts";
+import * as sql from "./queue_operations.ts";
+import { prepareQueueStatements, type QueueStatements } from "./queue_statements.ts";
+import { openSqliteDatabase } from "./schema.ts";
+import {
+  type LostReservation,
+  type QueueSettings,
+  resolveQueueOptions,
+  type SqliteQueueOptions,
+} from "./sqlite_queue_options.ts";
+import * as check from "./validate.ts";
+
+export class SqliteQueue implements QueueDriver {
+  readonly connectionName: string;
+  /** Shared with `SqliteFailedJobStore` / `SqliteExceptionCounter`; closed by `close()`. */
+  readonly connection: SqliteConnection;
+  /** Seconds. */
+  readonly retryAfter: number;
+  readonly #statements: QueueStatements;
+  readonly #settings: QueueSettings;
+  readonly #waiter: JobWaiter;
+  readonly #acks = new AckBuffer();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #cancelAckFlush: (() => void) | undefined;
+  #baseline: WaitBaseline = { dataVersion: undefined, localWrites: 0 };
+  #lostReservations = 0;
+  #closing: Promise<void> | undefined;
+
+  /** Opens the file (adds no tables to an existing one unless `createTables`: see `openSqliteDatabase`). */
+  static async open(options: SqliteQueueOptions): Promise<SqliteQueue> {
+    const settings = resolveQueueOptions(options);
+    const connection = await openSqliteDatabase(settings.path, {
+      jobsTable: settings.tables.jobs,
+      failedTable: settings.tables.failedJobs,
+      busyDeadlineMs: settings.busyDeadlineMs,
+      create: settings.createTables,
+    });
+    try {
+      const statements = prepareQueueStatements(connection.db, settings.tables);
+      return new SqliteQueue(connection, statements, settings);
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
+  }
+
+  private constructor(
+    connection: SqliteConnection,
+    statements: QueueStatements,
+    settings: QueueSettings,
+  ) {
+    this.connection = connection;
+    this.connectionName = settings.connectionName;
+    this.retryAfter = settings.retryAfter;
+    this.#statements = statements;
+    this.#settings = settings;
+    this.#waiter = new JobWaiter({
+      pollIntervalMs: settings.pollIntervalMs,
+      readDataVersion: () => sql.readDataVersion(statements),
+      msUntilDue: (queues) =>
+        sql.msUntilDue(statements, queues, settings.clock(), settings.retryAfter),
+    });
+  }
+
+  /** How many acks, releases, requeues and fails found their reservation taken over. */
+  get lostReservations(): number {
+    return this.#lostReservations;
+  }
+
+  async push(queue: string, payload: string, options?: PushOptions): Promise<string> {
+    const [id] = await this.pushMany(queue, [payload], options);
+    return id as string;
+  }
+
+  /** All in one transaction. Returns the new ids, in order. */
+  async pushMany(
+    queue: string,
+    payloads: readonly string[],
+    options?: PushOptions,
+  ): Promise<string[]> {
+    const action = "push jobs";
+    check.requireNonEmptyString(action, "queue", queue);
+    if (!Array.isArray(payloads)) {
+      throw new TypeError(`Cannot ${action} as 'payloads' must be an array of strings`);
+    }
+    for (const payload of payloads) check.requireString(action, "payload", payload);
+    const delay = check.requireNonNegativeNumber(action, "delay", options?.delay ?? 0);
+    this.#requireOpen(action);
+    if (payloads.length === 0) return [];
+    const ids = await this.#write(
+      action,
+      () => sql.insertJobs(this.#statements, queue, payloads, this.#settings.clock(), delay),
+    );
+    this.#waiter.notifyLocalWrite();
+    return ids;
+  }
+
+  /**
+   * One transaction: deletes the buffered acks, then claims up to `limit`
+   * rows, queues in priority order. Sorted by queue priority, then id.
+   */
+  async reserve(queues: readonly string[], limit: number): Promise<ReservedJob[]> {
+    const action = "reserve jobs";
+    check.requireQueueNames(action, queues);
+    check.requirePositiveInteger(action, "limit", limit);
+    this.#requireOpen(action);
+    const acks = this.#acks.take();
+    let result;
+    try {
+      result = await this.#write(action, () => ({
+        deleted: sql.deleteAcked(this.#statements, acks),
+        // Read inside the transaction: no other connection can commit until we do.
+        dataVersion: sql.readDataVersion(this.#statements),
+        localWrites: this.#waiter.localWrites,
+        jobs: sql.claimJobs(
+          this.#statements,
+          queues,
+          limit,
+          this.#settings.clock(),
+          this.retryAfter,
+        ),
+      }));
+    } catch (error) {
+      this.#acks.putBack(acks);
+      this.#scheduleAckFlush();
+      throw error;
+    }
+    this.#reportLost("ack", acks.resolve(result.deleted));
+    this.#baseline = { dataVersion: result.dataVersion, localWrites: result.localWrites };
+    return result.jobs;
+  }
+
+  /**
+   * Buffered: deleted at the next reserve or after `ackFlushDelayMs`.
+   * Resolves once committed (also when the reservation was lost: see `onReservationLost`).
+   */
+  async ack(job: ReservedJob): Promise<void> {
+    const reservation = check.reservationOf("acknowledge a job", job);
+    this.#requireOpen("acknowledge a job");
+    const deleted = this.#acks.add(job, reservation);
+    this.#scheduleAckFlush();
+    await deleted;
+  }
+
+  /**
+   * Laravel's release: the row is deleted and re-inserted (a new id) with
+   * the same payload and attempts. Changes nothing when the reservation was
+   * lost (Laravel would insert a duplicate of a job another worker runs).
+   */
+  async release(job: ReservedJob, delaySeconds = 0): Promise<void> {
+    const action = "release a job";
+    const reservation = check.reservationOf(action, job);
+    const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
+    this.#requireOpen(action);
+    const released = await this.#write(
+      action,
+      () => sql.releaseJob(this.#statements, reservation, this.#settings.clock(), delay),
+    );
+    this.#afterWrite("release", job, released);
+  }
+
+  /** Not the job's fault: the same row goes back as before the reservation (attempt not counted). */
+  async requeue(job: ReservedJob): Promise<void> {
+    const action = "requeue a job";
+    const reservation = check.reservationOf(action, job);
+    this.#requireOpen(action);
+    const restored = await this.#write(action, () => sql.requeueJob(this.#statements, reservation));
+    this.#afterWrite("requeue", job, restored);
+  }
+
+  /**
+   * One transaction: delete the job, write its `failed_jobs` row (a known
+   * uuid updates its row). When the reservation was lost, writes nothing
+   * (the job is another worker's now), reports it to `onReservationLost`
+   * and resolves false.
+   */
+  async fail(job: ReservedJob, failure: sql.FailedJobInput): Promise<boolean> {
+    const action = "fail a job";
+    const reservation = check.reservationOf(action, job);
+    check.requireNonEmptyString(action, "uuid", failure?.uuid);
+    check.requireString(action, "exception", failure.exception);
+    if (failure.payload !== undefined) check.requireString(action, "payload", failure.payload);
+    this.#requireOpen(action);
+    const failed = await this.#write(action, () =>
+      sql.failJob(
+        this.#statements,
+        reservation,
+        failure,
+        this.connectionName,
+        this.#settings.clock(),
+      ));
+    if (!failed) this.#reportLost("fail", [job]);
+    return failed;
+  }
+
+  async waitForJobs(
+    queues: readonly string[],
+    maxWaitMs: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const action = "wait for jobs";
+    check.requireQueueNames(action, queues);
+    check.requireDuration(action, "maxWaitMs", maxWaitMs);
+    if (this.#closing) return;
+    await this.#waiter.wait(queues, maxWaitMs, this.#baseline, signal);
+  }
+
+  async counts(queue: string): Promise<QueueCounts> {
+    const action = "count jobs";
+    check.requireNonEmptyString(action, "queue", queue);
+    this.#requireOpen(action);
+    return await this.#track(
+      this.connection.read(
+        action,
+        () => sql.countJobs(this.#statements, queue, this.#settings.clock()),
+      ),
+    );
+  }
+
+  /** Ends waits, lets running operations finish, flushes acks, closes the file. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#cancelAckFlush?.();
+      this.#cancelAckFlush = undefined;
+      this.#waiter.close();
+      await Promise.allSettled([...this.#inFlight]);
+      await this.#flushAcks();
+      this.connection.close();
+    })();
+    return this.#closing;
+  }
+
+  #scheduleAckFlush(): void {
+    if (this.#cancelAckFlush !== undefined || this.#closing) return;
+    this.#cancelAckFlush = later(this.#settings.ackFlushDelayMs, () => {
+      this.#cancelAckFlush = undefined;
+      this.#track(this.#flushAcks());
+    });
+  }
+
+  /** Never rejects: a failed delete rejects the acks it carried. */
+  async #flushAcks(): Promise<void> {
+    const batch = this.#acks.take();
+    if (batch.size === 0) return;
+    try {
+      const deleted = await this.connection.write(
+        "delete acknowledged jobs",
+        () => sql.deleteAcked(this.#statements, batch),
+      );
+      this.#reportLost("ack", batch.resolve(deleted));
+    } catch (error) {
+      batch.reject(error);
+    }
+  }
+
+  #afterWrite(operation: LostReservation["operation"], job: ReservedJob, succeeded: boolean) {
+    if (succeeded) this.#waiter.notifyLocalWrite();
+    else this.#reportLost(operation, [job]);
+  }
+
+  #reportLost(operation: LostReservation["operation"], jobs: readonly ReservedJob[]): void {
+    this.#lostReservations += jobs.length;
+    const listener = this.#settings.onReservationLost;
+    if (listener === undefined) return;
+    for (const job of jobs) {
+      try {
+        listener({ operation, job });
+      } catch {
+        // A logging hook must never break storage work.
+      }
+    }
+  }
+
+  #requireOpen(action: string): void {
+    if (this.#closing) throw new Error(`Cannot ${action} as the queue is closed`);
+  }
+
+  /** A write transaction that `close()` waits for. */
+  #write<T>(action: string, body: () => T): Promise<T> {
+    return this.#track(this.connection.write(action, body));
+  }
+
+  #track<T>(operation: Promise<T>): Promise<T> {
+    this.#inFlight.add(operation);
+    const forget = () => this.#inFlight.delete(operation);
+    operation.then(forget, forget);
+    return operation;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Typed events out of the core. The CLI output, the JSON log and the demo all
+ * subscribe; a listener that throws is reported to stderr and never breaks the loop.
+ * Sits at the bottom of the import graph: every stage emits, none imports the runtime.
+ */
+
+/** Which job an event is about. */
+export interface JobRef {
+  /** Storage id. */
+  readonly id: string;
+  readonly uuid: string;
+  /** Registered job name, or the payload's displayName when the job is unknown. */
+  readonly name: string;
+  readonly queue: string;
+  readonly connection: string;
+  /** Attempt number (1 on the first run). */
+  readonly attempt: number;
+}
+
+/** Why the daemon stopped (a closed set, like Laravel's WorkerStopReason). */
+export type StopReason =
+  | "signal"
+  | "forced"
+  | "once"
+  | "empty"
+  | "drained"
+  | "max-jobs"
+  | "max-time"
+  | "memory"
+  | "store-lost"
+  | "aborted";
+
+export interface KQueueEvents {
+  "worker:started": {
+    readonly connection: string;
+    readonly queues: readonly string[];
+    readonly concurrency: number;
+    readonly isolatedConcurrency: number;
+  };
+  "worker:stopping": { readonly reason: StopReason; readonly inFlight: number };
+  "worker:stopped": {
+    readonly reason: StopReason;
+    readonly exitCode: number;
+    readonly processed: number;
+  };
+  /** The event loop was blocked; `inlineJobs` were running at the time (the culprit is among them). */
+  "worker:lag": { readonly lagMs: number; readonly inlineJobs: readonly JobRef[] };
+  /** A storage operation failed (the daemon retries). */
+  "store:error": { readonly operation: string; readonly error: Error };
+  "job:started": { readonly job: JobRef; readonly isolated: boolean };
+  "job:done": { readonly job: JobRef; readonly durationMs: number };
+  /** The attempt failed but the job will run again after `delaySeconds`. */
+  "job:released": {
+    readonly job: JobRef;
+    readonly delaySeconds: number;
+    readonly error?: Error;
+    readonly durationMs: number;
+  };
+  /** The job failed for good: its `failed_jobs` row is written. */
+  "job:failed": { readonly job: JobRef; readonly error: Error; readonly durationMs: number };
+  /** An inline attempt passed its timeout; its signal was aborted (it keeps its slot until it settles). */
+  "job:timeout": { readonly job: JobRef; readonly timeoutSeconds: number };
+  /** Put back untouched (shutdown, or refused to start): the attempt was not counted. */
+  "job:requeued": { readonly job: JobRef; readonly reason: string };
+  /** Another worker took the job over (our reservation had expired): nothing was written. */
+  "job:reservation-lost": { readonly job: JobRef };
+  /** A line an isolated job wrote to stdout/stderr. */
+  "job:output": {
+    readonly job: JobRef;
+    readonly stream: "stdout" | "stderr";
+    readonly line: string;
+  };
+  /** The job's failed() hook threw. */
+  "job:failed-hook-error": { readonly job: JobRef; readonly error: Error };
+}
+
+export type EventName = keyof KQueueEvents;
+type Listener<K extends EventName> = (event: KQueueEvents[K]) => void;
+
+export class EventBus {
+  #listeners = new Map<EventName, Set<Listener<never>>>();
+
+  on<K extends EventName>(name: K, listener: Listener<K>): () => void {
+    let set = this.#listeners.get(name);
+    if (!set) this.#listeners.set(name, set = new Set());
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  /** True when someone listens (lets hot paths skip building events). */
+  has(name: EventName): boolean {
+    return (this.#listeners.get(name)?.size ?? 0) > 0;
+  }
+
+  emit<K extends EventName>(name: K, event: KQueueEvents[K]): void {
+    const set = this.#listeners.get(name);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        (listener as Listener<K>)(event);
+      } catch (error) {
+        console.error(
+          `kqueue: a listener for ${name} threw: ${(error as Error)?.message ?? error}`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The context of one attempt, shared by the inline executor and the child
+ * runner: an AbortSignal plus the release()/fail() calls a job can make.
+ */
+import { UnrecoverableError } from "../errors.ts";
+import type { JobContext } from "../jobs/job.ts";
+import type { AttemptOutcome } from "./outcome.ts";
+
+export interface AttemptState {
+  readonly context: JobContext;
+  abort(reason: unknown): void;
+  /** What the job asked for through release()/fail(), if anything (first call wins). */
+  requested?: AttemptOutcome;
+}
+
+export function createAttemptContext(
+  info: Omit<JobContext, "signal" | "release" | "fail">,
+): AttemptState {
+  const controller = new AbortController();
+  const state: AttemptState = {
+    abort: (reason) => controller.abort(reason),
+    context: {
+      ...info,
+      signal: controller.signal,
+      release(delaySeconds = 0) {
+        if (
+          typeof delaySeconds !== "number" || !Number.isFinite(delaySeconds) || delaySeconds < 0
+        ) {
+          throw new RangeError(
+            `Cannot release the job as the delay must be non-negative seconds: current value is ${delaySeconds}`,
+          );
+        }
+        state.requested ??= { kind: "released", delaySeconds };
+      },
+      fail(error) {
+        const reason = error instanceof Error ? error : new Error(error ?? "The job called fail()");
+        state.requested ??= { kind: "failed", error: reason };
+      },
+    },
+  };
+  return state;
+}
+
+export function contextOutcome(state: AttemptState): AttemptOutcome | undefined {
+  return state.requested;
+}
+
+/** What a thrown value means: an UnrecoverableError (by name, any copy) fails at once. */
+export function thrownOutcome(thrown: unknown): AttemptOutcome {
+  const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  if (error instanceof UnrecoverableError || error.name === "UnrecoverableError") {
+    return { kind: "failed", error };
+  }
+  return { kind: "error", error };
+}

@@ -1,0 +1,64 @@
+/**
+ * Runs a job on the daemon's own event loop. At the timeout the job's signal
+ * is aborted and the attempt is recorded as timed out, but the promise keeps
+ * its slot until it settles: JavaScript cannot stop a running function, and
+ * releasing early would let a second attempt run beside the first.
+ */
+import { TimeoutExceededError } from "../errors.ts";
+import { CONTEXT, type JobContext, type KQueueJob } from "../jobs/job.ts";
+import type { AttemptOutcome } from "./outcome.ts";
+import { contextOutcome, createAttemptContext, thrownOutcome } from "./attempt_context.ts";
+
+export interface InlineRunOptions {
+  /** Context fields for `handle()`. */
+  readonly info: Omit<JobContext, "signal" | "release" | "fail">;
+  readonly jobName: string;
+  /** Milliseconds; 0 = no limit. */
+  readonly timeoutMs: number;
+  /** Called when the timeout fires (the job may still be running). */
+  readonly onTimeout?: () => void;
+}
+
+export async function runInline(
+  job: KQueueJob,
+  options: InlineRunOptions,
+): Promise<AttemptOutcome> {
+  const attempt = createAttemptContext(options.info);
+  job[CONTEXT] = attempt.context;
+  let timedOut: TimeoutExceededError | undefined;
+  const timer = options.timeoutMs > 0
+    ? setTimeout(() => {
+      timedOut = new TimeoutExceededError(
+        `${options.jobName} has timed out after ${options.timeoutMs / 1000} s (timeout = ${
+          options.timeoutMs / 1000
+        })`,
+      );
+      attempt.abort(timedOut);
+      options.onTimeout?.();
+    }, options.timeoutMs)
+    : undefined;
+  let outcome: AttemptOutcome;
+  try {
+    await job.handle(attempt.context);
+    outcome = contextOutcome(attempt) ?? { kind: "success" };
+  } catch (error) {
+    outcome = contextOutcome(attempt) ?? thrownOutcome(error);
+  } finally {
+    clearTimeout(timer);
+  }
+  return timedOut ? { kind: "timeout", error: timedOut } : outcome;
+}
+
+/** Runs `failed(error)` inline; its own errors are returned, never thrown. */
+export async function runFailedHookInline(
+  job: KQueueJob,
+  error: Error,
+): Promise<Error | undefined> {
+  if (typeof job.failed !== "function") return undefined;
+  try {
+    await job.failed(error);
+    return undefined;
+  } catch (hookError) {
+    return hookError instanceof Error ? hookError : new Error(String(hookError));
+  }
+}

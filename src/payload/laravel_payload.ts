@@ -1,0 +1,169 @@
+/**
+ * Laravel's queue payload JSON: building it for TypeScript jobs and reading
+ * (validating) whatever sits in storage. Knows no job classes.
+ */
+import { PayloadError } from "../errors.ts";
+
+/** Laravel's handler for every class-based job. */
+export const CALL_QUEUED_HANDLER = "Illuminate\\Queue\\CallQueuedHandler@call";
+
+/** The payload fields KQueue reads, validated. */
+export interface ParsedPayload {
+  readonly uuid?: string;
+  readonly displayName?: string;
+  /** `Class@method`. */
+  readonly job: string;
+  readonly maxTries?: number;
+  readonly maxExceptions?: number;
+  readonly failOnTimeout: boolean;
+  /** Seconds per retry, from Laravel's comma string; undefined when absent. */
+  readonly backoff?: readonly number[];
+  readonly timeout?: number;
+  /** Unix seconds. */
+  readonly retryUntil?: number;
+  /** `data.commandName`, or the class in the `O:` header of `data.command`. */
+  readonly commandName?: string;
+  /** `data.command` (PHP serialize text). */
+  readonly command?: string;
+  /** The whole decoded object, for re-encoding. */
+  readonly raw: Record<string, unknown>;
+}
+
+export interface BuildPayloadInput {
+  readonly uuid: string;
+  /** `displayName` and `data.commandName`. */
+  readonly name: string;
+  /** PHP serialize text of the job's data (`O:…`). */
+  readonly command: string;
+  readonly maxTries?: number;
+  readonly maxExceptions?: number;
+  readonly failOnTimeout?: boolean;
+  readonly backoff?: readonly number[];
+  readonly timeout?: number;
+  readonly retryUntil?: number;
+}
+
+/** @default 8 MiB: larger payloads are refused at dispatch and failed when read. */
+export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The payload in Laravel's key order (database form: no `id`/`attempts`).
+ * Never writes a top-level `delay` (Laravel ≥ 12.11 reads it as a backoff fallback).
+ */
+export function buildPayload(input: BuildPayloadInput): Record<string, unknown> {
+  return {
+    uuid: input.uuid,
+    displayName: input.name,
+    job: CALL_QUEUED_HANDLER,
+    maxTries: input.maxTries ?? null,
+    maxExceptions: input.maxExceptions ?? null,
+    failOnTimeout: input.failOnTimeout ?? false,
+    backoff: input.backoff === undefined ? null : input.backoff.join(","),
+    timeout: input.timeout ?? null,
+    retryUntil: input.retryUntil ?? null,
+    data: { commandName: input.name, command: input.command },
+  };
+}
+
+/** Parses and validates stored payload text. Throws PayloadError with the reason. */
+export function parsePayload(text: string, maxBytes = MAX_PAYLOAD_BYTES): ParsedPayload {
+  if (text.length > maxBytes) {
+    throw new PayloadError(`Payload is ${text.length} bytes, over the ${maxBytes}-byte limit`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new PayloadError(`Payload is not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new PayloadError(
+      `Payload must be a JSON object, got ${Array.isArray(raw) ? "an array" : typeof raw}`,
+    );
+  }
+  const p = raw as Record<string, unknown>;
+  const job = p.job;
+  if (typeof job !== "string" || job === "") {
+    throw new PayloadError(`Payload has no "job" handler string`);
+  }
+  const data = p.data;
+  const dataObject = typeof data === "object" && data !== null && !Array.isArray(data)
+    ? data as Record<string, unknown>
+    : undefined;
+  const command = optionalString(dataObject?.command, "data.command");
+  const out: Record<string, unknown> = {
+    job,
+    failOnTimeout: p.failOnTimeout === true,
+    raw: p,
+  };
+  set(out, "uuid", optionalString(p.uuid, "uuid"));
+  set(out, "displayName", optionalString(p.displayName, "displayName"));
+  set(out, "maxTries", optionalCount(p.maxTries, "maxTries"));
+  set(out, "maxExceptions", optionalCount(p.maxExceptions, "maxExceptions"));
+  set(out, "timeout", optionalSeconds(p.timeout, "timeout"));
+  // Laravel 7 names: `delay` for backoff, `timeoutAt` for retryUntil.
+  set(out, "backoff", parseBackoff(p.backoff ?? p.delay));
+  set(out, "retryUntil", optionalSeconds(p.retryUntil ?? p.timeoutAt, "retryUntil"));
+  set(out, "command", command);
+  set(
+    out,
+    "commandName",
+    optionalString(dataObject?.commandName, "data.commandName") ?? classOfCommand(command),
+  );
+  return out as unknown as ParsedPayload;
+}
+
+/** Laravel's backoff forms: "1,5,10", "5", 5, [1,5]; null/"" = none. */
+export function parseBackoff(value: unknown): readonly number[] | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  const parts = typeof value === "string"
+    ? value.split(",")
+    : Array.isArray(value)
+    ? value
+    : [value];
+  const seconds = parts.map((part) => Number(typeof part === "string" ? part.trim() : part));
+  if (seconds.some((s) => !Number.isFinite(s) || s < 0)) {
+    throw new PayloadError(
+      `Payload "backoff" must be seconds like "1,5,10": got ${JSON.stringify(value)}`,
+    );
+  }
+  return seconds;
+}
+
+function classOfCommand(command: string | undefined): string | undefined {
+  const match = command === undefined ? null : /^O:\d+:"([^"]{1,255})":/.exec(command);
+  return match?.[1];
+}
+
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") {
+    throw new PayloadError(`Payload "${field}" must be a string, got ${typeof value}`);
+  }
+  return value;
+}
+
+function optionalCount(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new PayloadError(
+      `Payload "${field}" must be a non-negative integer, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function optionalSeconds(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
+    throw new PayloadError(
+      `Payload "${field}" must be a non-negative number of seconds, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+function set(into: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) into[key] = value;
+}

@@ -1,0 +1,266 @@
+/**
+ * The scheduler: keeps up to `concurrency` jobs in flight, reserving in
+ * batches sized to the free slots, waiting on the store (never busy-polling)
+ * when there is nothing to do, and stopping cleanly: stop reserving, let
+ * in-flight jobs finish up to a deadline, then kill children and requeue
+ * whatever is left. A second stop() forces.
+ */
+import { systemClock } from "../clock.ts";
+import type { ReservedJob } from "../drivers/driver.ts";
+import { MemoryExceptionCounter } from "../drivers/memory_exception_counter.ts";
+import { EventBus, type StopReason } from "../events.ts";
+import { runIsolated } from "../executor/subprocess_executor.ts";
+import { processJob } from "./job_processor.ts";
+import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdog.ts";
+import { type DaemonOptions, resolveDaemonOptions, type ResolvedDaemonOptions } from "./options.ts";
+import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
+import { Semaphore, Slots } from "./slots.ts";
+import { abortableDelay, DrainWaiter } from "./waiting.ts";
+
+export interface DaemonResult {
+  readonly reason: StopReason;
+  /** 0, or 12 when stopped by `memory` (as Laravel), 1 when the store was lost. */
+  readonly exitCode: number;
+  /** Jobs that finished (any outcome) in this run. */
+  readonly processed: number;
+  readonly peakInFlight: number;
+  readonly maxLagMs: number;
+}
+
+const EXIT_CODES: Partial<Record<StopReason, number>> = { memory: 12, "store-lost": 1 };
+
+export class Daemon {
+  readonly events: EventBus;
+  readonly #o: ResolvedDaemonOptions;
+  readonly #deps: ProcessorDeps;
+  readonly #slots = new Slots();
+  readonly #tickets = new Set<Ticket>();
+  readonly #drain = new DrainWaiter();
+  readonly #stopWake = new AbortController();
+  readonly #force = new AbortController();
+  #stopReason: StopReason | undefined;
+  #started = 0;
+  #processed = 0;
+  #peak = 0;
+  #run: Promise<DaemonResult> | undefined;
+
+  constructor(options: DaemonOptions) {
+    this.events = options.events ?? new EventBus();
+    this.#o = resolveDaemonOptions(options, this.events, options.clock ?? systemClock);
+    this.#deps = {
+      driver: this.#o.driver,
+      registry: this.#o.registry,
+      exceptions: this.#o.exceptions ?? new MemoryExceptionCounter(),
+      events: this.events,
+      clock: this.#o.clock,
+      options: this.#o,
+      isolatedSlots: new Semaphore(this.#o.isolatedConcurrency),
+      runIsolated: this.#o.runIsolated ?? runIsolated,
+      forceSignal: this.#force.signal,
+      inline: new InlineTracker(),
+    };
+  }
+
+  get inFlight(): number {
+    return this.#slots.inFlight;
+  }
+
+  get peakInFlight(): number {
+    return this.#peak;
+  }
+
+  /** Runs until a stop condition or stop(); resolves once every job is settled or requeued. */
+  run(): Promise<DaemonResult> {
+    this.#run ??= this.#runOnce();
+    return this.#run;
+  }
+
+  /** First call: graceful (finish in-flight jobs). Second call: forced (kill and requeue now). */
+  stop(reason: StopReason = "signal"): void {
+    if (this.#stopReason !== undefined) {
+      this.#forceStop();
+      return;
+    }
+    this.#stopReason = reason;
+    this.#stopWake.abort();
+  }
+
+  async #runOnce(): Promise<DaemonResult> {
+    const o = this.#o;
+    this.events.emit("worker:started", {
+      connection: o.driver.connectionName,
+      queues: o.queues,
+      concurrency: o.concurrency,
+      isolatedConcurrency: o.isolatedConcurrency,
+    });
+    const lag = startLagWatchdog(this.events, this.#deps.inline, o.lagThresholdMs);
+    const timers = this.#startLimitTimers();
+    try {
+      await this.#loop();
+      await this.#shutdown();
+    } finally {
+      lag.stop();
+      timers.forEach((timer) => clearInterval(timer));
+    }
+    return this.#result(lag);
+  }
+
+  async #loop(): Promise<void> {
+    const o = this.#o;
+    let storeDownSince: number | undefined;
+    let failures = 0;
+    while (this.#stopReason === undefined) {
+      const limit = this.#reserveLimit();
+      if (limit === 0) {
+        await this.#slots.changed(this.#stopWake.signal);
+        continue;
+      }
+      let jobs: ReservedJob[];
+      try {
+        jobs = await o.driver.reserve(o.queues, limit);
+        storeDownSince = undefined;
+        failures = 0;
+      } catch (error) {
+        this.events.emit("store:error", { operation: "reserve", error: error as Error });
+        storeDownSince ??= o.clock();
+        if (o.clock() - storeDownSince > 60_000) this.stop("store-lost");
+        await abortableDelay(Math.min(5000, 50 * 2 ** failures++), this.#stopWake.signal);
+        continue;
+      }
+      for (const job of jobs) this.#start(job);
+      if (jobs.length > 0) {
+        if (o.once) this.stop("once");
+        continue;
+      }
+      if (o.once || o.stopWhenEmpty) {
+        this.stop(o.once ? "once" : "empty");
+        break;
+      }
+      if (o.stopWhenDrained && this.#slots.inFlight === 0 && await this.#isDrained()) {
+        this.stop("drained");
+        break;
+      }
+      await this.#waitForWork();
+    }
+  }
+
+  /** Waits for the store to have work, a slot to change (a release may be due soon), or stop. */
+  async #waitForWork(): Promise<void> {
+    const wait = new AbortController();
+    const onStop = () => wait.abort();
+    this.#stopWake.signal.addEventListener("abort", onStop, { once: true });
+    void this.#slots.changed(wait.signal).then(() => wait.abort());
+    try {
+      await this.#o.driver.waitForJobs(this.#o.queues, this.#o.sleep * 1000, wait.signal);
+    } finally {
+      wait.abort();
+      this.#stopWake.signal.removeEventListener("abort", onStop);
+    }
+  }
+
+  #reserveLimit(): number {
+    let free = this.#o.concurrency - this.#slots.inFlight;
+    if (this.#o.maxJobs > 0) free = Math.min(free, this.#o.maxJobs - this.#started);
+    if (this.#o.once) free = Math.min(free, 1 - this.#started);
+    return Math.max(0, free);
+  }
+
+  #start(reserved: ReservedJob): void {
+    const ticket: Ticket = { reserved, abandoned: false, settling: false };
+    this.#tickets.add(ticket);
+    this.#slots.take();
+    this.#started++;
+    this.#peak = Math.max(this.#peak, this.#slots.inFlight);
+    processJob(ticket, this.#deps)
+      .catch((error) => {
+        // A storage write failed: the job stays reserved and comes back after retry_after.
+        this.events.emit("store:error", { operation: "settle", error: error as Error });
+      })
+      .finally(() => {
+        this.#tickets.delete(ticket);
+        this.#processed++;
+        this.#slots.give();
+        if (this.#tickets.size === 0) this.#drain.notify();
+        if (this.#o.maxJobs > 0 && this.#processed >= this.#o.maxJobs) this.stop("max-jobs");
+      });
+  }
+
+  async #isDrained(): Promise<boolean> {
+    for (const queue of this.#o.queues) {
+      const counts = await this.#o.driver.counts(queue);
+      if (counts.ready + counts.delayed + counts.reserved > 0) return false;
+    }
+    return true;
+  }
+
+  async #shutdown(): Promise<void> {
+    const reason = this.#stopReason ?? "aborted";
+    this.events.emit("worker:stopping", { reason, inFlight: this.#tickets.size });
+    if (this.#tickets.size === 0) return;
+    const deadline = setTimeout(() => this.#forceStop(), this.#o.shutdownTimeout * 1000);
+    try {
+      await this.#drain.until(() => this.#tickets.size === 0);
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  /** Kills children and puts every still-running job back untouched (its attempt not counted). */
+  #forceStop(): void {
+    if (this.#force.signal.aborted) return;
+    this.#stopReason ??= "forced";
+    this.#stopWake.abort();
+    const running = [...this.#tickets].filter((t) => !t.abandoned && !t.settling);
+    for (const ticket of running) ticket.abandoned = true;
+    this.#force.abort();
+    for (const ticket of running) {
+      this.#o.driver.requeue(ticket.reserved)
+        .then(() =>
+          this.events.emit("job:requeued", { job: ticket.ref!, reason: "forced shutdown" })
+        )
+        .catch((error) => this.events.emit("store:error", { operation: "requeue", error }))
+        .finally(() => {
+          this.#tickets.delete(ticket);
+          this.#drain.notify();
+        });
+    }
+  }
+
+  #startLimitTimers(): ReturnType<typeof setTimeout>[] {
+    const timers: ReturnType<typeof setTimeout>[] = [];
+    if (this.#o.maxTime > 0) {
+      const timer = setTimeout(() => this.stop("max-time"), this.#o.maxTime * 1000);
+      Deno.unrefTimer(timer);
+      timers.push(timer);
+    }
+    if (this.#o.memory > 0) {
+      const timer = setInterval(() => {
+        if (
+          Deno.memoryUsage().rss / 1024 / 1024 >= this.#o.memory && this.#stopReason === undefined
+        ) {
+          this.stop("memory");
+        }
+      }, 1000);
+      Deno.unrefTimer(timer);
+      timers.push(timer);
+    }
+    return timers;
+  }
+
+  #result(lag: LagWatchdog): DaemonResult {
+    const reason = this.#stopReason ?? "aborted";
+    const result: DaemonResult = {
+      reason,
+      exitCode: EXIT_CODES[reason] ?? 0,
+      processed: this.#processed,
+      peakInFlight: this.#peak,
+      maxLagMs: lag.maxLagMs,
+    };
+    this.events.emit("worker:stopped", {
+      reason,
+      exitCode: result.exitCode,
+      processed: result.processed,
+    });
+    return result;
+  }
+}

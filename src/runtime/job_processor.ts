@@ -1,0 +1,305 @@
+/**
+ * One reserved job through the pipeline: decode → pick the registered class →
+ * check limits → execute (inline or isolated) → one retry decision → apply it
+ * to storage → `failed()` at most once. Every path ends in ack, release, fail
+ * or requeue: no job is dropped.
+ */
+import { unixSeconds } from "../clock.ts";
+import { formatException, PayloadError, serializeError } from "../errors.ts";
+import type { JobRef } from "../events.ts";
+import type { AttemptOutcome } from "../executor/outcome.ts";
+import { runFailedHookInline, runInline } from "../executor/inline_executor.ts";
+import { hydrateJob } from "../jobs/hydrate.ts";
+import type { KQueueJob } from "../jobs/job.ts";
+import type { RegisteredJob } from "../jobs/registry.ts";
+import {
+  checkBeforeRun,
+  decide,
+  isExceptionOutcome,
+  type RetryDecision,
+} from "../outcome/retry_policy.ts";
+import {
+  CALL_QUEUED_HANDLER,
+  type ParsedPayload,
+  parsePayload,
+} from "../payload/laravel_payload.ts";
+import { type AttemptLimits, resolveLimits } from "./limits.ts";
+import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
+
+export async function processJob(ticket: Ticket, deps: ProcessorDeps): Promise<void> {
+  const { reserved } = ticket;
+  let payload: ParsedPayload;
+  try {
+    payload = parsePayload(reserved.rawPayload);
+  } catch (error) {
+    ticket.ref = refOf(ticket, deps, undefined, "(unreadable payload)");
+    return await failWithoutRunning(ticket, deps, error as Error, undefined);
+  }
+  const entry = findJob(payload, deps);
+  ticket.ref = refOf(
+    ticket,
+    deps,
+    payload,
+    entry?.name ?? payload.commandName ?? payload.displayName ?? payload.job,
+  );
+  if (!entry) {
+    return await failWithoutRunning(ticket, deps, unknownJobError(payload, deps), payload);
+  }
+
+  const limits = resolveLimits(payload, entry.config, deps.options);
+  const tooLate = checkBeforeRun(limits, reserved.attempts, unixSeconds(deps.clock), entry.name);
+  if (tooLate) return await failWithoutRunning(ticket, deps, tooLate, payload, entry);
+
+  const started = deps.clock();
+  deps.events.emit("job:started", { job: ticket.ref, isolated: entry.config.isolated });
+  let instance: KQueueJob | undefined;
+  let outcome: AttemptOutcome;
+  if (entry.config.isolated) {
+    outcome = await runIsolatedAttempt(ticket, deps, entry, payload, limits);
+  } else {
+    try {
+      instance = hydrateJob(entry.Class, payload.command, entry.name);
+    } catch (error) {
+      return await failWithoutRunning(ticket, deps, error as Error, payload);
+    }
+    outcome = await runInlineAttempt(ticket, deps, instance, entry, limits);
+  }
+  if (ticket.abandoned) return; // a forced shutdown already put the job back
+  ticket.settling = true;
+
+  const exceptionCount = await countException(outcome, payload, limits, deps);
+  const decision = decide({
+    limits,
+    attempt: reserved.attempts,
+    outcome,
+    nowSeconds: unixSeconds(deps.clock),
+    ...(exceptionCount !== undefined ? { exceptionCount } : {}),
+  });
+  await applyDecision(ticket, deps, decision, outcome, started, { payload, entry, instance });
+}
+
+async function runInlineAttempt(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  instance: KQueueJob,
+  entry: RegisteredJob,
+  limits: AttemptLimits,
+): Promise<AttemptOutcome> {
+  const ref = ticket.ref!;
+  deps.inline.started(ticket, ref);
+  try {
+    return await runInline(instance, {
+      info: contextInfo(ref),
+      jobName: entry.name,
+      timeoutMs: limits.timeout * 1000,
+      onTimeout: () =>
+        deps.events.emit("job:timeout", { job: ref, timeoutSeconds: limits.timeout }),
+    });
+  } finally {
+    deps.inline.finished(ticket);
+  }
+}
+
+async function runIsolatedAttempt(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  entry: RegisteredJob,
+  payload: ParsedPayload,
+  limits: AttemptLimits,
+): Promise<AttemptOutcome> {
+  await deps.isolatedSlots.acquire();
+  try {
+    if (ticket.abandoned) return { kind: "success" }; // requeued by a forced shutdown while waiting
+    return await deps.runIsolated(
+      isolatedRequest(ticket.ref!, entry, payload, limits.timeout, "handle"),
+      {
+        projectRoot: deps.options.projectRoot,
+        signal: deps.forceSignal,
+        onOutput: (stream, line) =>
+          deps.events.emit("job:output", { job: ticket.ref!, stream, line }),
+      },
+    );
+  } finally {
+    deps.isolatedSlots.release();
+  }
+}
+
+async function applyDecision(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  decision: RetryDecision,
+  outcome: AttemptOutcome,
+  started: number,
+  job: { payload: ParsedPayload; entry: RegisteredJob; instance: KQueueJob | undefined },
+): Promise<void> {
+  const ref = ticket.ref!;
+  const durationMs = deps.clock() - started;
+  if (decision.action === "ack") {
+    // Not awaited: acks are batched with the next reservation; the slot frees now.
+    deps.driver.ack(ticket.reserved).catch((error) =>
+      deps.events.emit("store:error", { operation: "ack", error })
+    );
+    deps.events.emit("job:done", { job: ref, durationMs });
+    return;
+  }
+  if (decision.action === "release") {
+    await deps.driver.release(ticket.reserved, decision.delaySeconds);
+    const error = "error" in outcome ? outcome.error : undefined;
+    deps.events.emit("job:released", {
+      job: ref,
+      delaySeconds: decision.delaySeconds,
+      durationMs,
+      ...(error ? { error } : {}),
+    });
+    return;
+  }
+  if (decision.exhaustedExceptions && job.payload.uuid) {
+    await deps.exceptions.reset(job.payload.uuid);
+  }
+  await recordFailure(ticket, deps, decision.error, job.payload, durationMs);
+  await callFailedHook(ticket, deps, decision.error, job.payload, job.entry, job.instance);
+}
+
+/** Fails a job that never ran (bad payload, unknown class, out of attempts). */
+async function failWithoutRunning(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  error: Error,
+  payload: ParsedPayload | undefined,
+  entry?: RegisteredJob,
+): Promise<void> {
+  ticket.settling = true;
+  await recordFailure(ticket, deps, error, payload, 0);
+  if (entry && payload) await callFailedHook(ticket, deps, error, payload, entry, undefined);
+}
+
+async function recordFailure(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  error: Error,
+  payload: ParsedPayload | undefined,
+  durationMs: number,
+): Promise<void> {
+  const uuid = payload?.uuid ?? crypto.randomUUID(); // failed_jobs.uuid is NOT NULL UNIQUE
+  const written = await deps.driver.fail(ticket.reserved, {
+    uuid,
+    exception: formatException(error),
+  });
+  if (written === false) {
+    deps.events.emit("job:reservation-lost", { job: ticket.ref! });
+    return;
+  }
+  deps.events.emit("job:failed", { job: ticket.ref!, error, durationMs });
+}
+
+async function callFailedHook(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  error: Error,
+  payload: ParsedPayload,
+  entry: RegisteredJob,
+  instance: KQueueJob | undefined,
+): Promise<void> {
+  if (typeof entry.Class.prototype.failed !== "function") return;
+  let hookError: Error | undefined;
+  if (entry.config.isolated) {
+    const outcome = await deps.runIsolated(
+      {
+        ...isolatedRequest(ticket.ref!, entry, payload, deps.options.timeout, "failed"),
+        error: serializeError(error),
+      },
+      { projectRoot: deps.options.projectRoot, signal: deps.forceSignal },
+    );
+    if (outcome.kind !== "success") {
+      hookError = "error" in outcome ? outcome.error : new Error(outcome.kind);
+    }
+  } else {
+    try {
+      hookError = await runFailedHookInline(
+        instance ?? hydrateJob(entry.Class, payload.command, entry.name),
+        error,
+      );
+    } catch (hydrateError) {
+      hookError = hydrateError as Error;
+    }
+  }
+  if (hookError) deps.events.emit("job:failed-hook-error", { job: ticket.ref!, error: hookError });
+}
+
+async function countException(
+  outcome: AttemptOutcome,
+  payload: ParsedPayload,
+  limits: AttemptLimits,
+  deps: ProcessorDeps,
+): Promise<number | undefined> {
+  if (limits.maxExceptions === undefined || !payload.uuid || !isExceptionOutcome(outcome)) {
+    return undefined;
+  }
+  return await deps.exceptions.increment(payload.uuid);
+}
+
+function findJob(payload: ParsedPayload, deps: ProcessorDeps): RegisteredJob | undefined {
+  if (payload.job !== CALL_QUEUED_HANDLER) return undefined;
+  return (payload.commandName ? deps.registry.get(payload.commandName) : undefined) ??
+    (payload.displayName ? deps.registry.get(payload.displayName) : undefined);
+}
+
+function unknownJobError(payload: ParsedPayload, deps: ProcessorDeps): PayloadError {
+  const known = deps.registry.list().map((j) => j.name).join(", ") || "none";
+  if (payload.job !== CALL_QUEUED_HANDLER) {
+    return new PayloadError(
+      `Cannot run handler "${payload.job}": only ${CALL_QUEUED_HANDLER} payloads (class-based jobs) are supported`,
+    );
+  }
+  const name = payload.commandName ?? payload.displayName ?? "(no class name)";
+  return new PayloadError(
+    `No job named "${name}" is registered (registered: ${known}); add a KQueueJob class named ${name}, or with static laravel = "${name}", to the jobs folder`,
+  );
+}
+
+function isolatedRequest(
+  ref: JobRef,
+  entry: RegisteredJob,
+  payload: ParsedPayload,
+  timeout: number,
+  mode: "handle" | "failed",
+) {
+  return {
+    moduleUrl: entry.moduleUrl!,
+    exportName: entry.exportName!,
+    jobName: entry.name,
+    ...(payload.command !== undefined ? { command: payload.command } : {}),
+    ...contextInfo(ref),
+    timeoutMs: timeout * 1000,
+    ...(entry.config.memoryLimit !== undefined ? { memoryLimitMb: entry.config.memoryLimit } : {}),
+    permissions: entry.config.permissions,
+    mode,
+  };
+}
+
+function contextInfo(ref: JobRef) {
+  return {
+    attempt: ref.attempt,
+    jobId: ref.id,
+    uuid: ref.uuid,
+    queue: ref.queue,
+    connection: ref.connection,
+  };
+}
+
+function refOf(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  payload: ParsedPayload | undefined,
+  name: string,
+): JobRef {
+  const { reserved } = ticket;
+  return {
+    id: reserved.id,
+    uuid: payload?.uuid ?? "",
+    name,
+    queue: reserved.queue,
+    connection: deps.driver.connectionName,
+    attempt: reserved.attempts,
+  };
+}

@@ -1,0 +1,127 @@
+/** The daemon's options: Laravel's `queue:work` flags plus KQueue's own, validated up front. */
+import type { Clock } from "../clock.ts";
+import type { ExceptionCounter, QueueDriver } from "../drivers/driver.ts";
+import type { EventBus } from "../events.ts";
+import type { runIsolated } from "../executor/subprocess_executor.ts";
+import type { JobRegistry } from "../jobs/registry.ts";
+
+export interface DaemonOptions {
+  readonly driver: QueueDriver;
+  readonly registry: JobRegistry;
+  /** Laravel's `maxExceptions` counters; without it `maxExceptions` is counted in memory. */
+  readonly exceptions?: ExceptionCounter;
+  /** Queues in priority order. @default ["default"] */
+  readonly queues?: readonly string[];
+  /** Jobs in flight at once (inline and isolated together). @default 10 */
+  readonly concurrency?: number;
+  /** Isolated children at once. @default the number of CPUs */
+  readonly isolatedConcurrency?: number;
+  /** Attempts when neither payload nor class says (0 = unlimited). @default 1 */
+  readonly tries?: number;
+  /** Seconds per attempt when neither payload nor class says (0 = none). @default 60 */
+  readonly timeout?: number;
+  /** Seconds before a retry when neither payload nor class says. @default [0] */
+  readonly backoff?: readonly number[];
+  /** MB of daemon RSS past which it stops taking jobs, drains and exits 12. @default 128 */
+  readonly memory?: number;
+  /** Stop after this many jobs (0 = no limit). @default 0 */
+  readonly maxJobs?: number;
+  /** Stop after this many seconds (0 = no limit). @default 0 */
+  readonly maxTime?: number;
+  /** Longest idle wait in seconds between checks for timed work (delays, expired reservations). @default 3 */
+  readonly sleep?: number;
+  /** Stop when no job is ready (delayed jobs ignored, as Laravel's flag). @default false */
+  readonly stopWhenEmpty?: boolean;
+  /** Stop when nothing is ready, delayed, reserved or running: waits for pending retries. @default false */
+  readonly stopWhenDrained?: boolean;
+  /** Run one job, then stop. @default false */
+  readonly once?: boolean;
+  /** Seconds in-flight jobs get to finish on shutdown before children are killed and jobs requeued. @default 25 */
+  readonly shutdownTimeout?: number;
+  /** Milliseconds of event-loop lag reported as blocked. @default 250 */
+  readonly lagThresholdMs?: number;
+  /** Root against which isolated jobs' paths are resolved. @default Deno.cwd() */
+  readonly projectRoot?: string;
+  readonly clock?: Clock;
+  readonly events?: EventBus;
+  /** The subprocess executor (injectable for tests of the scheduler). */
+  readonly runIsolated?: typeof runIsolated;
+}
+
+export type ResolvedDaemonOptions = Required<Omit<DaemonOptions, "exceptions" | "runIsolated">> & {
+  readonly exceptions?: ExceptionCounter;
+  readonly runIsolated?: typeof runIsolated;
+};
+
+export function resolveDaemonOptions(
+  options: DaemonOptions,
+  events: EventBus,
+  clock: Clock,
+): ResolvedDaemonOptions {
+  const resolved = {
+    queues: ["default"],
+    concurrency: 10,
+    isolatedConcurrency: Math.max(1, navigator.hardwareConcurrency || 2),
+    tries: 1,
+    timeout: 60,
+    backoff: [0],
+    memory: 128,
+    maxJobs: 0,
+    maxTime: 0,
+    sleep: 3,
+    stopWhenEmpty: false,
+    stopWhenDrained: false,
+    once: false,
+    shutdownTimeout: 25,
+    lagThresholdMs: 250,
+    projectRoot: Deno.cwd(),
+    ...stripUndefined(options),
+    events,
+    clock,
+  } as ResolvedDaemonOptions;
+  positiveInteger("concurrency", resolved.concurrency);
+  positiveInteger("isolatedConcurrency", resolved.isolatedConcurrency);
+  nonNegative("tries", resolved.tries, true);
+  nonNegative("timeout", resolved.timeout);
+  nonNegative("memory", resolved.memory);
+  nonNegative("maxJobs", resolved.maxJobs, true);
+  nonNegative("maxTime", resolved.maxTime);
+  nonNegative("sleep", resolved.sleep);
+  nonNegative("shutdownTimeout", resolved.shutdownTimeout);
+  positiveInteger("lagThresholdMs", resolved.lagThresholdMs);
+  if (
+    resolved.queues.length === 0 || resolved.queues.some((q) => typeof q !== "string" || q === "")
+  ) {
+    throw new TypeError(
+      `Cannot start worker as 'queues' must be non-empty names: current value is ${
+        JSON.stringify(resolved.queues)
+      }`,
+    );
+  }
+  resolved.backoff.forEach((b, i) => nonNegative(`backoff[${i}]`, b));
+  return resolved;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function positiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(
+      `Cannot start worker as '${name}' must be a positive integer: current value is ${value}`,
+    );
+  }
+}
+
+function nonNegative(name: string, value: number, integer = false): void {
+  if (
+    typeof value !== "number" || !Number.isFinite(value) || value < 0 ||
+    (integer && !Number.isInteger(value))
+  ) {
+    const kind = integer ? "a non-negative integer" : "a non-negative number";
+    throw new RangeError(
+      `Cannot start worker as '${name}' must be ${kind}: current value is ${value}`,
+    );
+  }
+}

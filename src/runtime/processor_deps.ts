@@ -1,0 +1,34 @@
+/** What the job processor needs from the daemon (injected, so it holds no loop state). */
+import type { Clock } from "../clock.ts";
+import type { ExceptionCounter, QueueDriver, ReservedJob } from "../drivers/driver.ts";
+import type { EventBus, JobRef } from "../events.ts";
+import type { runIsolated } from "../executor/subprocess_executor.ts";
+import type { JobRegistry } from "../jobs/registry.ts";
+import type { ResolvedDaemonOptions } from "./options.ts";
+import type { InlineTracker } from "./lag_watchdog.ts";
+import type { Semaphore } from "./slots.ts";
+
+/** One job in hand. */
+export interface Ticket {
+  readonly reserved: ReservedJob;
+  ref?: JobRef;
+  /** Set by a forced shutdown that already requeued the job: the processor must not touch storage. */
+  abandoned: boolean;
+  /** Past its attempt, writing the outcome: a forced shutdown waits for it instead of requeueing. */
+  settling: boolean;
+}
+
+export interface ProcessorDeps {
+  readonly driver: QueueDriver;
+  readonly registry: JobRegistry;
+  readonly exceptions: ExceptionCounter;
+  readonly events: EventBus;
+  readonly clock: Clock;
+  readonly options: ResolvedDaemonOptions;
+  readonly isolatedSlots: Semaphore;
+  readonly runIsolated: typeof runIsolated;
+  /** Aborted on a forced shutdown: children are killed. */
+  readonly forceSignal: AbortSignal;
+  /** Inline jobs that ran lately (the lag watchdog names them). */
+  readonly inline: InlineTracker;
+}

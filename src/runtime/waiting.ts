@@ -1,0 +1,31 @@
+/** Small waiting helpers that never keep the process alive after an abort. */
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Lets one waiter re-check a condition each time notify() is called. */
+export class DrainWaiter {
+  #wake: (() => void) | undefined;
+
+  notify(): void {
+    this.#wake?.();
+  }
+
+  async until(condition: () => boolean): Promise<void> {
+    while (!condition()) {
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    this.#wake = undefined;
+  }
+}

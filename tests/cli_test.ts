@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { FIXTURE_JOBS } from "./helpers/daemon_process.ts";
+import { tempQueue } from "./helpers/temp_project.ts";
+
+const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
+
+async function kqueue(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+Deno.test("cli: bad input gets one line naming the problem, exit code 2", async () => {
+  const q = await tempQueue();
+  try {
+    const env = q.env();
+    const cases: Array<[string[], RegExp]> = [
+      [["frobnicate"], /Unknown command 'frobnicate'/],
+      [
+        ["work", "--concurrency=0", "--jobs", FIXTURE_JOBS],
+        /--concurrency=0 is not valid: it must be a positive integer/,
+      ],
+      [["work", "--nope"], /Unknown option '--nope' for 'work'/],
+      [["work", "--jobs", "/nonexistent/jobs"], /Cannot load jobs from \/nonexistent\/jobs/],
+      [["dispatch", "NoSuchJob", "--jobs", FIXTURE_JOBS], /Unknown job "NoSuchJob" .*known: /],
+      [["dispatch", "CountProbe", "{bad json", "--jobs", FIXTURE_JOBS], /not valid JSON/],
+      [["dispatch", "CountProbe", '{"nope":1}', "--jobs", FIXTURE_JOBS], /has no field "nope"/],
+      [
+        ["dispatch", "CountProbe", '{"tries":5}', "--jobs", FIXTURE_JOBS],
+        /"tries" is config, not data/,
+      ],
+      [["dispatch", "CountProbe", "--delay=-1", "--jobs", FIXTURE_JOBS], /--delay=-1 is not valid/],
+      [
+        ["dispatch", "CountProbe", "--jobs", FIXTURE_JOBS, "--database", `${q.dir}/not-a-db.txt`],
+        /not-a-db\.txt/,
+      ],
+    ];
+    await Deno.writeTextFile(
+      `${q.dir}/not-a-db.txt`,
+      "this is not an sqlite file, just some text to fail on\n".repeat(20),
+    );
+    for (const [args, message] of cases) {
+      const result = await kqueue(args, env);
+      assert.equal(
+        result.code,
+        2,
+        `${args.join(" ")} → exit 2 (got ${result.code}: ${result.stderr})`,
+      );
+      assert.match(result.stderr, message, args.join(" "));
+      assert.equal(
+        result.stderr.split("\n").length,
+        1,
+        `one line for ${args.join(" ")}: ${result.stderr}`,
+      );
+    }
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("cli: dispatch writes a Laravel-shaped payload; work --once runs it; failed lists nothing", async () => {
+  const q = await tempQueue();
+  try {
+    const env = q.env();
+    const file = `${q.dir}/out.txt`;
+    const sent = await kqueue([
+      "dispatch",
+      "CountProbe",
+      JSON.stringify({ file, n: 5 }),
+      "--jobs",
+      FIXTURE_JOBS,
+      "--count=3",
+      "--queue=mail",
+    ], env);
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.match(sent.stdout, /Dispatched 3 × CountProbe to database\/mail/);
+    assert.deepEqual(await q.connection.driver.counts("mail"), {
+      ready: 3,
+      delayed: 0,
+      reserved: 0,
+    });
+    const ran = await kqueue(["work", "--once", "--queue=mail", "--jobs", FIXTURE_JOBS], env);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.match(ran.stdout, /\]\[\d+\] Processed: +CountProbe/);
+    assert.equal((await Deno.readTextFile(file)).trim(), "5");
+    assert.deepEqual(await q.connection.driver.counts("mail"), {
+      ready: 2,
+      delayed: 0,
+      reserved: 0,
+    });
+    const failed = await kqueue(["failed"], env);
+    assert.equal(failed.stdout, "No failed jobs.");
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("cli: help lists the commands and the work flags", async () => {
+  const help = await kqueue(["help"]);
+  assert.equal(help.code, 0);
+  for (const command of ["work", "dispatch", "failed", "create-tables"]) {
+    assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+  }
+  const work = await kqueue(["help", "work"]);
+  for (
+    const flag of [
+      "--queue",
+      "--concurrency",
+      "--tries",
+      "--timeout",
+      "--backoff",
+      "--memory",
+      "--max-jobs",
+      "--max-time",
+      "--sleep",
+      "--stop-when-empty",
+      "--once",
+      "--json",
+      "--connection",
+      "--jobs",
+    ]
+  ) {
+    assert.match(work.stdout, new RegExp(flag));
+  }
+});

@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
+import { dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
+import { CountProbe } from "./fixtures/jobs/probe_jobs.ts";
+
+const HANDLER = "Illuminate\\Queue\\CallQueuedHandler@call";
+
+Deno.test("daemon: malformed payloads and unknown jobs fail with a clear reason; the daemon keeps running", async () => {
+  const q = await tempQueue();
+  try {
+    const push = (text: string) => q.connection.driver.push("default", text);
+    const badInputs: Array<[string, RegExp]> = [
+      ["{not json", /not valid JSON/],
+      ["[1,2,3]", /must be a JSON object/],
+      [JSON.stringify({ uuid: crypto.randomUUID(), data: {} }), /no "job" handler/],
+      [
+        JSON.stringify({
+          uuid: crypto.randomUUID(),
+          displayName: "App\\Jobs\\Nope",
+          job: HANDLER,
+          data: { commandName: "App\\Jobs\\Nope", command: 'O:13:"App\\Jobs\\Nope":0:{}' },
+        }),
+        /No job named "App\\Jobs\\Nope" is registered/,
+      ],
+      [
+        JSON.stringify({
+          uuid: crypto.randomUUID(),
+          displayName: "Tampered",
+          job: HANDLER,
+          data: {
+            commandName: "Tampered",
+            command: 'O:8:"Tampered":1:{s:5:"value";s:99:"short";}',
+          },
+        }),
+        /PayloadError/,
+      ],
+      [
+        JSON.stringify({
+          uuid: crypto.randomUUID(),
+          displayName: "Tampered",
+          job: HANDLER,
+          maxTries: "three",
+          data: { commandName: "Tampered" },
+        }),
+        /"maxTries" must be a non-negative integer/,
+      ],
+      [
+        JSON.stringify({ uuid: crypto.randomUUID(), job: "App\\Legacy@handle", data: [] }),
+        /only .*CallQueuedHandler@call payloads/,
+      ],
+    ];
+    for (const [text] of badInputs) await push(text);
+    const file = `${q.dir}/good.txt`;
+    await dispatchTo(q, CountProbe, { file, n: 7 });
+
+    const daemon = new DaemonProcess([
+      "work",
+      "--json",
+      "--jobs",
+      FIXTURE_JOBS,
+      "--stop-when-drained",
+      "--sleep=1",
+    ], q.env());
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    assert.deepEqual(await readLines(file), ["7"], "the good job behind them ran");
+    const rows = await q.connection.failed.list();
+    assert.equal(rows.length, badInputs.length, "every bad job is in failed_jobs");
+    for (const [text, reason] of badInputs) {
+      const row = rows.find((r) => r.payload === text);
+      assert.ok(row, `failed row for ${text.slice(0, 60)}`);
+      assert.match(row.exception, reason);
+      assert.match(row.uuid, /^[0-9a-f-]{36}$/, "a uuid is generated when the payload has none");
+    }
+    assert.deepEqual(await q.connection.driver.counts("default"), {
+      ready: 0,
+      delayed: 0,
+      reserved: 0,
+    });
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: a payload cannot switch a job's isolation or permissions", async () => {
+  const q = await tempQueue();
+  try {
+    const command =
+      'O:8:"Tampered":3:{s:5:"value";s:2:"ok";s:8:"isolated";b:1;s:11:"permissions";a:1:{s:4:"read";a:1:{i:0;s:1:"/";}}}';
+    await q.connection.driver.push(
+      "default",
+      JSON.stringify({
+        uuid: crypto.randomUUID(),
+        displayName: "Tampered",
+        job: HANDLER,
+        data: { commandName: "Tampered", command },
+      }),
+    );
+    const daemon = new DaemonProcess([
+      "work",
+      "--json",
+      "--jobs",
+      FIXTURE_JOBS,
+      "--stop-when-drained",
+      "--sleep=1",
+    ], q.env());
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const started = daemon.events.find(isEvent("job:started", "Tampered"))!;
+    assert.equal(
+      started.isolated,
+      false,
+      "the class says inline; the payload's isolated/permissions are ignored",
+    );
+    assert.equal(daemon.events.filter(isEvent("job:done")).length, 1);
+  } finally {
+    await q.cleanup();
+  }
+});

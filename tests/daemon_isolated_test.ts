@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
+import { dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
+import { ConcurrencyProbe } from "./fixtures/jobs/probe_jobs.ts";
+import { CpuSpin, MemoryHog, ReadsUndeclared } from "./fixtures/jobs/isolated_probes.ts";
+
+Deno.test("daemon: a CPU-looping isolated job is killed at its timeout while inline jobs keep completing", async () => {
+  const q = await tempQueue();
+  try {
+    const file = `${q.dir}/inline.txt`;
+    await dispatchTo(q, CpuSpin);
+    await dispatchTo(q, ConcurrencyProbe, { ms: 100, file }, { count: 10 });
+    const daemon = new DaemonProcess(
+      [
+        "work",
+        "--json",
+        "--jobs",
+        FIXTURE_JOBS,
+        "--concurrency=2",
+        "--stop-when-drained",
+        "--sleep=1",
+      ],
+      q.env(),
+    );
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const spinStart = daemon.events.findIndex(isEvent("job:started", "CpuSpin"));
+    const spinFailed = daemon.events.findIndex(isEvent("job:failed", "CpuSpin"));
+    assert.ok(spinStart >= 0 && spinFailed > spinStart);
+    const failed = daemon.events[spinFailed]!;
+    assert.equal(failed.error!.name, "TimeoutExceededError");
+    assert.ok(
+      (failed.durationMs as number) >= 1000 && (failed.durationMs as number) < 5000,
+      `killed near its 1 s deadline (${failed.durationMs} ms)`,
+    );
+    const inlineDoneWhileSpinning = daemon.events
+      .slice(spinStart, spinFailed)
+      .filter(isEvent("job:done", "ConcurrencyProbe")).length;
+    assert.ok(
+      inlineDoneWhileSpinning >= 5,
+      `inline jobs completed while the child spun (${inlineDoneWhileSpinning})`,
+    );
+    assert.equal((await readLines(file)).length, 10);
+    const [row] = await q.connection.failed.list();
+    assert.match(row!.exception, /^TimeoutExceededError: CpuSpin/);
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: a memory-hungry isolated job is killed with a memory cause", async () => {
+  const q = await tempQueue();
+  try {
+    await dispatchTo(q, MemoryHog);
+    const daemon = new DaemonProcess([
+      "work",
+      "--json",
+      "--jobs",
+      FIXTURE_JOBS,
+      "--stop-when-drained",
+      "--sleep=1",
+    ], q.env());
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const failed = await daemon.waitFor(isEvent("job:failed", "MemoryHog"));
+    assert.equal(failed.error!.name, "MemoryLimitExceededError");
+    assert.match(failed.error!.message, /128 MB/);
+    const [row] = await q.connection.failed.list();
+    assert.match(row!.exception, /^MemoryLimitExceededError/);
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: an isolated job reading an undeclared file fails with a permission cause; the daemon goes on", async () => {
+  const q = await tempQueue();
+  try {
+    const file = `${q.dir}/after.txt`;
+    await dispatchTo(q, ReadsUndeclared);
+    await dispatchTo(q, ConcurrencyProbe, { ms: 10, file });
+    const daemon = new DaemonProcess([
+      "work",
+      "--json",
+      "--jobs",
+      FIXTURE_JOBS,
+      "--stop-when-drained",
+      "--sleep=1",
+    ], q.env());
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const failed = daemon.events.find(isEvent("job:failed", "ReadsUndeclared"))!;
+    assert.equal(failed.error!.name, "PermissionDeniedError");
+    assert.match(failed.error!.message, /\/etc\/hostname/);
+    assert.equal(
+      daemon.events.filter(isEvent("job:released")).length,
+      0,
+      "a denial is not retried",
+    );
+    assert.equal((await readLines(file)).length, 1);
+  } finally {
+    await q.cleanup();
+  }
+});

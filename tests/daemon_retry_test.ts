@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
+import { dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
+import {
+  AlwaysFails,
+  FlakyProbe,
+  MaxExceptionsProbe,
+  RetryUntilProbe,
+} from "./fixtures/jobs/probe_jobs.ts";
+
+const work = (
+  extra: string[] = [],
+) => ["work", "--json", "--jobs", FIXTURE_JOBS, "--stop-when-drained", "--sleep=1", ...extra];
+
+Deno.test("daemon: a flaky job is released with its backoff, then succeeds on the retry", async () => {
+  const q = await tempQueue();
+  try {
+    const file = `${q.dir}/flaky.txt`;
+    const [id] = await dispatchTo(q, FlakyProbe, { file, succeedOn: 2 });
+    const daemon = new DaemonProcess(work(), q.env());
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const released = daemon.events.filter(isEvent("job:released"));
+    assert.equal(released.length, 1);
+    assert.equal(released[0]!.delaySeconds, 1);
+    assert.equal(released[0]!.job!.id, id);
+    assert.match(released[0]!.error!.message, /flaky failure on attempt 1/);
+    const done = daemon.events.filter(isEvent("job:done"));
+    assert.equal(done.length, 1);
+    assert.equal(done[0]!.job!.attempt, 2);
+    const attempts = (await readLines(file)).map((line) => line.split(" ").map(Number));
+    assert.deepEqual(attempts.map(([n]) => n), [1, 2]);
+    const gap = attempts[1]![1]! - attempts[0]![1]!;
+    assert.ok(gap >= 900, `the retry waited its 1 s backoff (waited ${gap} ms)`);
+    assert.equal((await q.connection.failed.list()).length, 0);
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: tries exhausted → one failed_jobs row in Laravel's format, failed() called once", async () => {
+  const q = await tempQueue();
+  try {
+    const file = `${q.dir}/fails.txt`;
+    await dispatchTo(q, AlwaysFails, { file }, { queue: "payments" });
+    const daemon = new DaemonProcess(work(["--queue=payments"]), q.env());
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    assert.deepEqual(await readLines(file), ["attempt 1", "attempt 2", "failed() always fails"]);
+    const rows = await q.connection.failed.list();
+    assert.equal(rows.length, 1);
+    const row = rows[0]!;
+    const payload = JSON.parse(row.payload);
+    assert.equal(row.uuid, payload.uuid);
+    assert.equal(row.connection, "database");
+    assert.equal(row.queue, "payments");
+    assert.equal(payload.displayName, "AlwaysFails");
+    assert.equal(payload.job, "Illuminate\\Queue\\CallQueuedHandler@call");
+    assert.equal(payload.maxTries, 2);
+    assert.match(row.exception, /^Error: always fails\n/);
+    assert.match(row.failedAt, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    assert.equal(daemon.events.filter(isEvent("job:failed")).length, 1);
+    assert.deepEqual(await q.connection.driver.counts("payments"), {
+      ready: 0,
+      delayed: 0,
+      reserved: 0,
+    });
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: retryUntil wins over tries = 1, then fails once past the deadline", async () => {
+  const q = await tempQueue();
+  try {
+    const file = `${q.dir}/until.txt`;
+    await dispatchTo(q, RetryUntilProbe, { file });
+    const daemon = new DaemonProcess(work(), q.env());
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const attempts = await readLines(file);
+    assert.ok(
+      attempts.length >= 2,
+      `tries = 1 was overridden by retryUntil (${attempts.length} attempts)`,
+    );
+    const failed = daemon.events.filter(isEvent("job:failed"));
+    assert.equal(failed.length, 1);
+    const rows = await q.connection.failed.list();
+    assert.equal(rows.length, 1);
+    const retryUntil = JSON.parse(rows[0]!.payload).retryUntil;
+    const lastAttemptAt = Number(attempts.at(-1)!.split(" ")[2]);
+    assert.ok(
+      Math.floor(lastAttemptAt / 1000) >= retryUntil - 1,
+      "it kept trying until the deadline",
+    );
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: maxExceptions fails the job on its 2nd exception though tries allow 10", async () => {
+  const q = await tempQueue();
+  try {
+    const file = `${q.dir}/maxex.txt`;
+    await dispatchTo(q, MaxExceptionsProbe, { file });
+    const daemon = new DaemonProcess(work(), q.env());
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    assert.deepEqual(await readLines(file), ["attempt 1", "attempt 2"]);
+    assert.equal((await q.connection.failed.list()).length, 1);
+  } finally {
+    await q.cleanup();
+  }
+});

@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
+import { dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
+import { LongProbe } from "./fixtures/jobs/probe_jobs.ts";
+
+Deno.test("daemon: SIGTERM lets in-flight jobs finish, takes no new ones, exits 0", async () => {
+  const q = await tempQueue();
+  try {
+    const file = `${q.dir}/long.txt`;
+    await dispatchTo(q, LongProbe, { file, ms: 1500 }, { count: 3 });
+    await dispatchTo(q, LongProbe, { file, ms: 1500 }, { count: 2, queue: "later" });
+    const daemon = new DaemonProcess(
+      ["work", "--json", "--jobs", FIXTURE_JOBS, "--concurrency=3", "--queue=default,later"],
+      q.env(),
+    );
+    await daemon.waitForCount(isEvent("probe:started"), 3);
+    daemon.kill("SIGTERM");
+    const status = await daemon.finished();
+    assert.equal(status.code, 0, daemon.stderr.join("\n"));
+    const lines = await readLines(file);
+    assert.equal(lines.filter((l) => l.startsWith("start")).length, 3);
+    assert.equal(
+      lines.filter((l) => l.startsWith("end")).length,
+      3,
+      "all three in-flight jobs finished",
+    );
+    assert.equal(daemon.events.filter(isEvent("job:done")).length, 3);
+    assert.deepEqual(await q.connection.driver.counts("default"), {
+      ready: 0,
+      delayed: 0,
+      reserved: 0,
+    });
+    assert.deepEqual(await q.connection.driver.counts("later"), {
+      ready: 2,
+      delayed: 0,
+      reserved: 0,
+    });
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: a second signal forces: the running job is requeued with its attempt restored", async () => {
+  const q = await tempQueue();
+  try {
+    const file = `${q.dir}/forced.txt`;
+    await dispatchTo(q, LongProbe, { file, ms: 20_000 });
+    const daemon = new DaemonProcess(["work", "--json", "--jobs", FIXTURE_JOBS], q.env());
+    await daemon.waitFor(isEvent("probe:started"));
+    daemon.kill("SIGTERM");
+    await daemon.waitFor(isEvent("worker:stopping"));
+    daemon.kill("SIGTERM");
+    const status = await daemon.finished();
+    assert.equal(status.code, 0, daemon.stderr.join("\n"));
+    assert.equal(daemon.events.filter(isEvent("job:requeued")).length, 1);
+    assert.deepEqual(await q.connection.driver.counts("default"), {
+      ready: 1,
+      delayed: 0,
+      reserved: 0,
+    });
+    const [job] = await q.connection.driver.reserve(["default"], 1);
+    assert.equal(job!.attempts, 1, "the interrupted attempt was not counted");
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: SIGKILL mid-job → the job runs again after retry_after on a new daemon, nothing lost", async () => {
+  const q = await tempQueue(2);
+  try {
+    const file = `${q.dir}/killed.txt`;
+    await dispatchTo(q, LongProbe, { file, ms: 1000 });
+    const first = new DaemonProcess(
+      ["work", "--json", "--jobs", FIXTURE_JOBS, "--tries=3"],
+      q.env(),
+    );
+    await first.waitFor(isEvent("probe:started"));
+    first.kill("SIGKILL");
+    const killed = await first.finished();
+    assert.equal(killed.signal, "SIGKILL");
+    const killedAt = Date.now();
+    assert.deepEqual(await q.connection.driver.counts("default"), {
+      ready: 0,
+      delayed: 0,
+      reserved: 1,
+    });
+
+    const second = new DaemonProcess(
+      ["work", "--json", "--jobs", FIXTURE_JOBS, "--tries=3", "--stop-when-drained", "--sleep=1"],
+      q.env(),
+    );
+    const done = await second.waitFor(isEvent("job:done"));
+    assert.equal(done.job!.attempt, 2, "the reservation lapsed and the job was taken again");
+    assert.ok(Date.now() - killedAt >= 1000, "not before retry_after (2 s, whole seconds)");
+    assert.equal((await second.finished()).code, 0, second.stderr.join("\n"));
+    assert.deepEqual(await readLines(file), ["start 1", "start 2", "end 2"]);
+    assert.deepEqual(await q.connection.driver.counts("default"), {
+      ready: 0,
+      delayed: 0,
+      reserved: 0,
+    });
+  } finally {
+    await q.cleanup();
+  }
+});

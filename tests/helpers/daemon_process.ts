@@ -1,0 +1,129 @@
+/**
+ * Runs the real CLI (`src/cli/main.ts`) as a child process and lets tests
+ * await its JSON events instead of sleeping.
+ */
+const CLI = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+export const FIXTURE_JOBS = new URL("../fixtures/jobs", import.meta.url).pathname;
+
+export interface DaemonEvent {
+  event: string;
+  job?: { id: string; uuid: string; name: string; queue: string; attempt: number };
+  error?: { name: string; message: string };
+  [key: string]: unknown;
+}
+
+export class DaemonProcess {
+  readonly events: DaemonEvent[] = [];
+  readonly stderr: string[] = [];
+  readonly child: Deno.ChildProcess;
+  readonly status: Promise<Deno.CommandStatus>;
+  #waiters: Array<() => void> = [];
+
+  constructor(args: string[], env: Record<string, string>) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, ...args],
+      env: { NO_COLOR: "1", ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const out = this.#readLines(this.child.stdout, (line) => {
+      try {
+        this.events.push(JSON.parse(line));
+      } catch {
+        this.stderr.push(`[stdout] ${line}`);
+      }
+    });
+    const err = this.#readLines(this.child.stderr, (line) => this.stderr.push(line));
+    this.status = Promise.all([out, err]).then(() => this.child.status);
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Resolves with the first event (already seen or future) matching `match`; rejects after `timeoutMs`. */
+  waitFor(
+    match: (event: DaemonEvent) => boolean,
+    timeoutMs = 20_000,
+    what = "event",
+  ): Promise<DaemonEvent> {
+    return this.waitForCount(match, 1, timeoutMs, what).then((events) => events[0]!);
+  }
+
+  /** Resolves once `count` matching events have been seen. */
+  waitForCount(
+    match: (event: DaemonEvent) => boolean,
+    count: number,
+    timeoutMs = 20_000,
+    what = "events",
+  ): Promise<DaemonEvent[]> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.events.filter(match);
+        if (found.length >= count) {
+          cleanup();
+          resolve(found);
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(
+            `Timed out waiting for ${count} ${what}; saw ${this.events.length} events. stderr:\n${
+              this.stderr.slice(-20).join("\n")
+            }`,
+          ),
+        );
+      }, timeoutMs);
+      const waiter = () => void check();
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+      };
+      if (!check()) this.#waiters.push(waiter);
+    });
+  }
+
+  kill(signal: Deno.Signal): void {
+    this.child.kill(signal);
+  }
+
+  /** Waits for exit; kills with SIGKILL if it does not exit in time. */
+  async finished(timeoutMs = 30_000): Promise<Deno.CommandStatus> {
+    const timer = setTimeout(() => {
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }, timeoutMs);
+    try {
+      return await this.status;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #readLines(
+    stream: ReadableStream<Uint8Array>,
+    onLine: (line: string) => void,
+  ): Promise<void> {
+    let buffer = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let index;
+      while ((index = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, index);
+        buffer = buffer.slice(index + 1);
+        if (line.trim() !== "") onLine(line);
+        for (const wake of this.#waiters.slice()) wake();
+      }
+    }
+    if (buffer.trim() !== "") onLine(buffer);
+    for (const wake of this.#waiters.slice()) wake();
+  }
+}
+
+export const isEvent = (name: string, jobName?: string) => (event: DaemonEvent) =>
+  event.event === name && (jobName === undefined || event.job?.name === jobName);
