@@ -2,13 +2,7 @@
  * The CLI entry: the only place that reads Deno.args, installs signal
  * handlers and calls Deno.exit. Bad input → one line on stderr, exit 2.
  */
-import {
-  configure,
-  dispose,
-  getLogger,
-  getStreamSink,
-  getTextFormatter,
-} from "../log.ts";
+import { configure, dispose, getLogger, getStreamSink, getTextFormatter } from "../log.ts";
 import { CliError } from "./cli_error.ts";
 import { dispatchCommand } from "./dispatch_command.ts";
 import { helpText } from "./help.ts";
