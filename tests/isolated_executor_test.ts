@@ -242,17 +242,3 @@ Deno.test("a project root that does not exist is a crash, not a throw", async ()
   assert.equal(outcome.kind, "crashed");
   assert.match(outcomeError(outcome).message, /Could not resolve the modules of NoopJob/);
 });
-
-Deno.test("spawn to result for a no-op job stays near a cold deno run", async () => {
-  const request = jobRequest(BASIC, "NoopJob");
-  await runRecorded(request); // warms the module-graph cache
-  const samples: number[] = [];
-  for (let i = 0; i < 10; i++) samples.push((await runRecorded(request)).elapsedMs);
-  samples.sort((a, b) => a - b);
-  const median = samples[5]!;
-  console.log(
-    `no-op isolated job: median ${median.toFixed(1)} ms, min ${samples[0]!.toFixed(1)} ms`,
-  );
-  // Generous: a cold `deno run` is ~20 ms here, the child's Worker adds ~12–18 ms.
-  assert.ok(median < 250, `median ${median} ms`);
-});

@@ -70,55 +70,33 @@ export function printHumanEvents(
   );
   events.on("job:requeued", ({ job, reason }) => line(job, "Requeued:", reason));
   events.on("job:output", ({ job, stream, line: text }) => line(job, `${stream}:`, text));
-  events.on(
-    "job:reservation-lost",
-    ({ job }) =>
-      log.warn(
-        "{name} [{id}]: another worker took this job over after retry_after; its outcome was not written",
-        {
-          name: job.name,
-          id: job.id,
-        },
-      ),
-  );
+  events.on("job:reservation-lost", ({ job }) =>
+    log.warn(
+      `${job.name} [${job.id}]: another worker took this job over after retry_after; its outcome was not written`,
+    ));
   events.on(
     "job:failed-hook-error",
-    ({ job, error }) =>
-      log.error("{name} [{id}]: failed() threw: {error}", {
-        name: job.name,
-        id: job.id,
-        error: oneLine(error),
-      }),
+    ({ job, error }) => log.error(`${job.name} [${job.id}]: failed() threw: ${oneLine(error)}`),
   );
   events.on(
     "worker:started",
     ({ connection, queues, concurrency, isolatedConcurrency }) =>
       log.info(
-        "Processing jobs from {connection} [{queues}], concurrency {concurrency}, isolated {isolated}",
-        {
-          connection,
-          queues: queues.join(","),
-          concurrency,
-          isolated: isolatedConcurrency,
-        },
+        `Processing jobs from ${connection} [${
+          queues.join(",")
+        }], concurrency ${concurrency}, isolated ${isolatedConcurrency}`,
       ),
   );
   events.on(
     "worker:stopping",
     ({ reason, inFlight }) =>
-      log.info("Stopping ({reason}): waiting for {inFlight} job(s) in flight", {
-        reason,
-        inFlight,
-      }),
+      log.info(`Stopping (${reason}): waiting for ${inFlight} job(s) in flight`),
   );
   events.on("worker:lag", ({ lagMs, inlineJobs }) => log.warn(lagMessage(lagMs, inlineJobs)));
   events.on(
     "store:error",
     ({ operation, error }) =>
-      log.error("Storage error during {operation}: {error}; retrying", {
-        operation,
-        error: oneLine(error),
-      }),
+      log.error(`Storage error during ${operation}: ${oneLine(error)}; retrying`),
   );
 }
 

@@ -1,9 +1,10 @@
 /** `kqueue work`: Laravel's `queue:work` flags on the KQueue daemon. */
 import type { Logger } from "../log.ts";
-import { openConnection } from "../connection.ts";
+import { openConnection, type QueueConnection } from "../connection.ts";
 import { useConnection } from "../dispatch.ts";
 import { discoverJobs } from "../jobs/discover.ts";
 import { Daemon, type DaemonResult } from "../runtime/daemon.ts";
+import type { DaemonOptions } from "../runtime/options.ts";
 import { listOfNames, listOfSeconds, numberFlag, parseFlags } from "./args.ts";
 import { CliError } from "./cli_error.ts";
 import { printHumanEvents, printJsonEvents } from "./output.ts";
@@ -62,7 +63,7 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
   for (const warning of connection.warnings) env.log.warn(warning);
   useConnection(connection); // jobs that dispatch jobs reuse the daemon's connection
 
-  const daemon = new Daemon({
+  const daemon = createDaemon({
     driver: connection.driver,
     registry,
     ...(connection.exceptions ? { exceptions: connection.exceptions } : {}),
@@ -83,14 +84,12 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
     stopWhenEmpty: values["stop-when-empty"] === true,
     stopWhenDrained: values["stop-when-drained"] === true,
     once: values.once === true,
-  });
+  }, connection);
   if (values.json) printJsonEvents(daemon.events);
   else printHumanEvents(daemon.events, env.log);
 
   const removeSignals = env.onSignals((signal) => {
-    env.log.info("Received {signal}: finishing in-flight jobs (send it again to force)", {
-      signal,
-    });
+    env.log.info(`Received ${signal}: finishing in-flight jobs (send it again to force)`);
     daemon.stop("signal");
   });
   try {
@@ -98,5 +97,15 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
   } finally {
     removeSignals();
     await connection.close();
+  }
+}
+
+/** Options and job declarations are checked here: a bad one is a one-line error, exit 2. */
+function createDaemon(options: DaemonOptions, connection: QueueConnection): Daemon {
+  try {
+    return new Daemon(options);
+  } catch (error) {
+    void connection.close();
+    throw new CliError((error as Error).message);
   }
 }

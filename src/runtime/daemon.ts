@@ -9,6 +9,7 @@ import { systemClock } from "../clock.ts";
 import type { ReservedJob } from "../drivers/driver.ts";
 import { MemoryExceptionCounter } from "../drivers/memory_exception_counter.ts";
 import { EventBus, type StopReason } from "../events.ts";
+import { resolvePermissions } from "../executor/permission_flags.ts";
 import { runIsolated } from "../executor/subprocess_executor.ts";
 import { processJob } from "./job_processor.ts";
 import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdog.ts";
@@ -47,6 +48,12 @@ export class Daemon {
   constructor(options: DaemonOptions) {
     this.events = options.events ?? new EventBus();
     this.#o = resolveDaemonOptions(options, this.events, options.clock ?? systemClock);
+    // A bad declaration fails at start-up, not on the job's first attempt.
+    for (const job of this.#o.registry.list()) {
+      if (job.config.isolated) {
+        resolvePermissions(job.config.permissions, this.#o.projectRoot, job.name);
+      }
+    }
     this.#deps = {
       driver: this.#o.driver,
       registry: this.#o.registry,

@@ -5,7 +5,7 @@
  * or requeue: no job is dropped.
  */
 import { unixSeconds } from "../clock.ts";
-import { formatException, PayloadError, serializeError } from "../errors.ts";
+import { ChildCrashedError, formatException, PayloadError, serializeError } from "../errors.ts";
 import type { JobRef } from "../events.ts";
 import type { AttemptOutcome } from "../executor/outcome.ts";
 import { runFailedHookInline, runInline } from "../executor/inline_executor.ts";
@@ -119,6 +119,10 @@ async function runIsolatedAttempt(
           deps.events.emit("job:output", { job: ticket.ref!, stream, line }),
       },
     );
+  } catch (error) {
+    // The executor refused the request (say, a bad memoryLimit): this attempt crashed; the job is not lost.
+    const message = `${entry.name} could not be started: ${(error as Error).message}`;
+    return { kind: "crashed", error: new ChildCrashedError(message) };
   } finally {
     deps.isolatedSlots.release();
   }

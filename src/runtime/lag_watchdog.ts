@@ -48,17 +48,22 @@ export function startLagWatchdog(
 ): LagWatchdog {
   let expected = performance.now() + intervalMs;
   let maxLagMs = 0;
-  const timer = setInterval(() => {
+  const check = () => {
     const now = performance.now();
     const lagMs = Math.round(now - expected);
     expected = now + intervalMs;
     if (lagMs > maxLagMs) maxLagMs = lagMs;
     const recent = tracker.takeRecent();
     if (lagMs >= thresholdMs) events.emit("worker:lag", { lagMs, inlineJobs: recent });
-  }, intervalMs);
+  };
+  const timer = setInterval(check, intervalMs);
   Deno.unrefTimer(timer);
   return {
-    stop: () => clearInterval(timer),
+    // A last look: a block just before stopping would otherwise never be reported.
+    stop: () => {
+      clearInterval(timer);
+      check();
+    },
     get maxLagMs() {
       return maxLagMs;
     },

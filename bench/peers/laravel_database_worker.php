@@ -1,0 +1,180 @@
+<?php
+/**
+ * Peer for `deno task bench`: Laravel 8.83's own Illuminate\Queue\Worker::daemon()
+ * on the SQLite database queue, booted from the Debian copy of the framework
+ * (no composer, no artisan). Pushes N jobs with Queue::push, then times
+ * daemon('database', 'default', stop-when-empty) from start to return.
+ *
+ * Usage: php laravel_database_worker.php <database.sqlite> <jobs> <noop|wait50>
+ * Prints one JSON line: {"jobs":N,"seconds":S,"pushSeconds":P,"remaining":R,"exceptions":E}
+ */
+
+namespace {
+    // First, so that the job classes below find their traits.
+    require_once '/usr/share/php/Illuminate/autoload.php';
+}
+
+namespace App\Jobs {
+    use Illuminate\Bus\Queueable;
+    use Illuminate\Contracts\Queue\ShouldQueue;
+    use Illuminate\Foundation\Bus\Dispatchable;
+    use Illuminate\Queue\InteractsWithQueue;
+    use Illuminate\Queue\SerializesModels;
+
+    /** A job that does nothing. */
+    class Noop implements ShouldQueue
+    {
+        use Dispatchable, InteractsWithQueue, Queueable, SerializesModels;
+
+        public function handle()
+        {
+        }
+    }
+
+    /** A job that waits 50 ms (the 50 ms scenario). */
+    class Wait50ms implements ShouldQueue
+    {
+        use Dispatchable, InteractsWithQueue, Queueable, SerializesModels;
+
+        public function handle()
+        {
+            usleep(50000);
+        }
+    }
+}
+
+namespace {
+    use Illuminate\Bus\Dispatcher as BusDispatcher;
+    use Illuminate\Config\Repository as Config;
+    use Illuminate\Container\Container;
+    use Illuminate\Contracts\Debug\ExceptionHandler;
+    use Illuminate\Database\Capsule\Manager as Capsule;
+    use Illuminate\Database\Schema\Blueprint;
+    use Illuminate\Events\Dispatcher as EventDispatcher;
+    use Illuminate\Queue\Connectors\DatabaseConnector;
+    use Illuminate\Queue\QueueManager;
+    use Illuminate\Queue\Worker;
+    use Illuminate\Queue\WorkerOptions;
+    use Illuminate\Support\Facades\Facade;
+    use Illuminate\Support\Facades\Queue;
+
+    /** Counts what the worker reports, and rethrows (a bench must not hide errors). */
+    final class CountingExceptionHandler implements ExceptionHandler
+    {
+        public int $reported = 0;
+
+        public function report(Throwable $e)
+        {
+            $this->reported++;
+            fwrite(STDERR, 'laravel peer: ' . get_class($e) . ': ' . $e->getMessage() . "\n");
+            throw $e;
+        }
+
+        public function shouldReport(Throwable $e)
+        {
+            return true;
+        }
+
+        public function render($request, Throwable $e)
+        {
+            throw $e;
+        }
+
+        public function renderForConsole($output, Throwable $e)
+        {
+            throw $e;
+        }
+    }
+
+    [$script, $path, $count, $kind] = array_pad($argv, 4, null);
+    $jobs = (int) $count;
+    if ($path === null || $jobs < 1 || !in_array($kind, ['noop', 'wait50'], true)) {
+        fwrite(STDERR, "usage: php {$script} <database.sqlite> <jobs> <noop|wait50>\n");
+        exit(2);
+    }
+    touch($path);
+
+    $app = new Container();
+    Container::setInstance($app);
+    Facade::setFacadeApplication($app);
+    $app->instance(\Illuminate\Contracts\Container\Container::class, $app);
+
+    $events = new EventDispatcher($app);
+    $app->instance('events', $events);
+    $app->instance(\Illuminate\Contracts\Events\Dispatcher::class, $events);
+    $app->instance('config', new Config([
+        'queue' => [
+            'default' => 'database',
+            'connections' => [
+                'database' => [
+                    'driver' => 'database',
+                    'table' => 'jobs',
+                    'queue' => 'default',
+                    'retry_after' => 90,
+                    'after_commit' => false,
+                ],
+            ],
+        ],
+    ]));
+
+    $capsule = new Capsule($app);
+    $capsule->addConnection([
+        'driver' => 'sqlite',
+        'database' => $path,
+        'prefix' => '',
+        'foreign_key_constraints' => true,
+    ]);
+    $capsule->setEventDispatcher($events);
+    $capsule->setAsGlobal();
+    $db = $capsule->getDatabaseManager();
+    $app->instance('db', $db);
+
+    $app->singleton(\Illuminate\Contracts\Bus\Dispatcher::class, fn ($app) => new BusDispatcher($app));
+    $queue = new QueueManager($app);
+    $queue->addConnector('database', fn () => new DatabaseConnector($db));
+    $app->instance('queue', $queue);
+
+    // Laravel's jobs.stub, as `php artisan queue:table` + `migrate` would create it.
+    $capsule->schema()->create('jobs', function (Blueprint $table) {
+        $table->bigIncrements('id');
+        $table->string('queue')->index();
+        $table->longText('payload');
+        $table->unsignedTinyInteger('attempts');
+        $table->unsignedInteger('reserved_at')->nullable();
+        $table->unsignedInteger('available_at');
+        $table->unsignedInteger('created_at');
+    });
+
+    // One transaction around the pushes: each Queue::push would otherwise be its own fsync'd commit.
+    $jobClass = $kind === 'noop' ? \App\Jobs\Noop::class : \App\Jobs\Wait50ms::class;
+    $pushStarted = hrtime(true);
+    $capsule->getConnection()->transaction(function () use ($jobs, $jobClass) {
+        for ($i = 0; $i < $jobs; $i++) {
+            Queue::push(new $jobClass());
+        }
+    });
+    $pushSeconds = (hrtime(true) - $pushStarted) / 1e9;
+
+    $handler = new CountingExceptionHandler();
+    $worker = new Worker($queue, $events, $handler, fn () => false);
+    $processed = 0;
+    $events->listen(\Illuminate\Queue\Events\JobProcessed::class, function () use (&$processed) {
+        $processed++;
+    });
+    // name, backoff, memory, timeout, sleep, maxTries, force, stopWhenEmpty, maxJobs, maxTime, rest
+    $options = new WorkerOptions('default', 0, 128, 60, 0, 1, false, true, 0, 0, 0);
+
+    $started = hrtime(true);
+    $worker->daemon('database', 'default', $options);
+    $seconds = (hrtime(true) - $started) / 1e9;
+
+    $remaining = (int) $capsule->table('jobs')->count();
+    echo json_encode([
+        'jobs' => $processed,
+        'seconds' => $seconds,
+        'pushSeconds' => $pushSeconds,
+        'remaining' => $remaining,
+        'exceptions' => $handler->reported,
+    ]), "\n";
+    exit($processed === $jobs && $remaining === 0 ? 0 : 1);
+}
