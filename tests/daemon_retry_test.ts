@@ -108,3 +108,21 @@ Deno.test("daemon: maxExceptions fails the job on its 2nd exception though tries
     await q.cleanup();
   }
 });
+
+Deno.test("daemon: an inline job past its timeout has its signal aborted, is recorded as timed out, and retried", async () => {
+  const q = await tempQueue();
+  try {
+    const { SlowFirstAttempt } = await import("./fixtures/jobs/probe_jobs.ts");
+    await dispatchTo(q, SlowFirstAttempt);
+    const daemon = new DaemonProcess(work(), q.env());
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const timeout = daemon.events.find(isEvent("job:timeout"))!;
+    assert.equal(timeout.timeoutSeconds, 1);
+    const released = daemon.events.find(isEvent("job:released"))!;
+    assert.equal(released.error!.name, "TimeoutExceededError");
+    assert.ok((released.durationMs as number) < 5000, "the aborted attempt ended near its 1 s timeout, not after 10 s");
+    assert.equal(daemon.events.find(isEvent("job:done"))!.job!.attempt, 2);
+  } finally {
+    await q.cleanup();
+  }
+});
