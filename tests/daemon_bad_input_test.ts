@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
-import { dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
+import { isEvent, runToDrain } from "./helpers/daemon_process.ts";
+import { assertQueueEmpty, dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
 import { CountProbe } from "./fixtures/jobs/probe_jobs.ts";
 
 const HANDLER = "Illuminate\\Queue\\CallQueuedHandler@call";
@@ -53,15 +53,7 @@ Deno.test("daemon: malformed payloads and unknown jobs fail with a clear reason;
     const file = `${q.dir}/good.txt`;
     await dispatchTo(q, CountProbe, { file, n: 7 });
 
-    const daemon = new DaemonProcess([
-      "work",
-      "--json",
-      "--jobs",
-      FIXTURE_JOBS,
-      "--stop-when-drained",
-      "--sleep=1",
-    ], q.env());
-    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    await runToDrain(q.env());
     assert.deepEqual(await readLines(file), ["7"], "the good job behind them ran");
     const rows = await q.connection.failed.list();
     assert.equal(rows.length, badInputs.length, "every bad job is in failed_jobs");
@@ -71,11 +63,7 @@ Deno.test("daemon: malformed payloads and unknown jobs fail with a clear reason;
       assert.match(row.exception, reason);
       assert.match(row.uuid, /^[0-9a-f-]{36}$/, "a uuid is generated when the payload has none");
     }
-    assert.deepEqual(await q.connection.driver.counts("default"), {
-      ready: 0,
-      delayed: 0,
-      reserved: 0,
-    });
+    await assertQueueEmpty(q);
   } finally {
     await q.cleanup();
   }
@@ -95,15 +83,7 @@ Deno.test("daemon: a payload cannot switch a job's isolation or permissions", as
         data: { commandName: "Tampered", command },
       }),
     );
-    const daemon = new DaemonProcess([
-      "work",
-      "--json",
-      "--jobs",
-      FIXTURE_JOBS,
-      "--stop-when-drained",
-      "--sleep=1",
-    ], q.env());
-    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const daemon = await runToDrain(q.env());
     const started = daemon.events.find(isEvent("job:started", "Tampered"))!;
     assert.equal(
       started.isolated,

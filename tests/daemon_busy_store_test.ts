@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
-import { dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
+import { assertQueueEmpty, dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
 import { OverrunsTimeout, TickProbe } from "./fixtures/jobs/probe_jobs.ts";
 
 const LOCKER = new URL("./fixtures/lock_database.ts", import.meta.url).pathname;
@@ -49,11 +49,7 @@ Deno.test("daemon: while another process holds the SQLite write lock, timers, ti
     assert.ok(Math.max(...gaps) < 400, `no frozen event loop: largest gap ${Math.max(...gaps)} ms`);
     assert.equal(daemon.events.filter(isEvent("job:done", "TickProbe")).length, 1);
     assert.equal(daemon.events.filter(isEvent("job:failed", "OverrunsTimeout")).length, 1);
-    assert.deepEqual(await q.connection.driver.counts("default"), {
-      ready: 0,
-      delayed: 0,
-      reserved: 0,
-    });
+    await assertQueueEmpty(q);
   } finally {
     await q.cleanup();
   }

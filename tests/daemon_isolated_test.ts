@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
+import { isEvent, runToDrain } from "./helpers/daemon_process.ts";
 import { dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
 import { ConcurrencyProbe } from "./fixtures/jobs/probe_jobs.ts";
 import { CpuSpin, MemoryHog, ReadsUndeclared } from "./fixtures/jobs/isolated_probes.ts";
@@ -10,19 +10,7 @@ Deno.test("daemon: a CPU-looping isolated job is killed at its timeout while inl
     const file = `${q.dir}/inline.txt`;
     await dispatchTo(q, CpuSpin);
     await dispatchTo(q, ConcurrencyProbe, { ms: 100, file }, { count: 10 });
-    const daemon = new DaemonProcess(
-      [
-        "work",
-        "--json",
-        "--jobs",
-        FIXTURE_JOBS,
-        "--concurrency=2",
-        "--stop-when-drained",
-        "--sleep=1",
-      ],
-      q.env(),
-    );
-    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const daemon = await runToDrain(q.env(), ["--concurrency=2"]);
     const spinStart = daemon.events.findIndex(isEvent("job:started", "CpuSpin"));
     const spinFailed = daemon.events.findIndex(isEvent("job:failed", "CpuSpin"));
     assert.ok(spinStart >= 0 && spinFailed > spinStart);
@@ -51,15 +39,7 @@ Deno.test("daemon: a memory-hungry isolated job is killed with a memory cause", 
   const q = await tempQueue();
   try {
     await dispatchTo(q, MemoryHog);
-    const daemon = new DaemonProcess([
-      "work",
-      "--json",
-      "--jobs",
-      FIXTURE_JOBS,
-      "--stop-when-drained",
-      "--sleep=1",
-    ], q.env());
-    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const daemon = await runToDrain(q.env());
     const failed = await daemon.waitFor(isEvent("job:failed", "MemoryHog"));
     assert.equal(failed.error!.name, "MemoryLimitExceededError");
     assert.match(failed.error!.message, /128 MB/);
@@ -76,15 +56,7 @@ Deno.test("daemon: an isolated job reading an undeclared file fails with a permi
     const file = `${q.dir}/after.txt`;
     await dispatchTo(q, ReadsUndeclared);
     await dispatchTo(q, ConcurrencyProbe, { ms: 10, file });
-    const daemon = new DaemonProcess([
-      "work",
-      "--json",
-      "--jobs",
-      FIXTURE_JOBS,
-      "--stop-when-drained",
-      "--sleep=1",
-    ], q.env());
-    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const daemon = await runToDrain(q.env());
     const failed = daemon.events.find(isEvent("job:failed", "ReadsUndeclared"))!;
     assert.equal(failed.error!.name, "PermissionDeniedError");
     assert.match(failed.error!.message, /\/etc\/hostname/);

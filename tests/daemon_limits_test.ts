@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
+import { DaemonProcess, FIXTURE_JOBS, isEvent, runToDrain } from "./helpers/daemon_process.ts";
 import { dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
 import { CountProbe, HogsLoop, LongProbe } from "./fixtures/jobs/probe_jobs.ts";
 
@@ -7,15 +7,7 @@ Deno.test("daemon: the lag watchdog names an inline job that blocks the event lo
   const q = await tempQueue();
   try {
     await dispatchTo(q, HogsLoop, { ms: 700 });
-    const daemon = new DaemonProcess([
-      "work",
-      "--json",
-      "--jobs",
-      FIXTURE_JOBS,
-      "--stop-when-drained",
-      "--sleep=1",
-    ], q.env());
-    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const daemon = await runToDrain(q.env());
     const lag = daemon.events.find(isEvent("worker:lag"));
     assert.ok(lag, "a worker:lag event");
     assert.ok((lag.lagMs as number) >= 500, `lag of about 700 ms (${lag.lagMs})`);

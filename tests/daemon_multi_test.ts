@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
-import { readLines, tempQueue } from "./helpers/temp_project.ts";
+import { assertQueueEmpty, readLines, tempQueue } from "./helpers/temp_project.ts";
 import { CountProbe } from "./fixtures/jobs/probe_jobs.ts";
 import { prepareDispatch } from "../src/dispatch.ts";
 
@@ -30,11 +30,7 @@ Deno.test("daemon: two daemons on one SQLite file run 2,000 jobs, each exactly o
     assert.equal(new Set(runs).size, 2000, "no job ran twice");
     const done = daemons.reduce((n, d) => n + d.events.filter(isEvent("job:done")).length, 0);
     assert.equal(done, 2000);
-    assert.deepEqual(await q.connection.driver.counts("default"), {
-      ready: 0,
-      delayed: 0,
-      reserved: 0,
-    });
+    await assertQueueEmpty(q);
   } finally {
     await q.cleanup();
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
-import { dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
+import { assertQueueEmpty, dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
 import {
   AlwaysFails,
   FlakyProbe,
@@ -58,11 +58,7 @@ Deno.test("daemon: tries exhausted → one failed_jobs row in Laravel's format, 
     assert.match(row.exception, /^Error: always fails\n/);
     assert.match(row.failedAt, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
     assert.equal(daemon.events.filter(isEvent("job:failed")).length, 1);
-    assert.deepEqual(await q.connection.driver.counts("payments"), {
-      ready: 0,
-      delayed: 0,
-      reserved: 0,
-    });
+    await assertQueueEmpty(q, "payments");
   } finally {
     await q.cleanup();
   }
@@ -120,7 +116,10 @@ Deno.test("daemon: an inline job past its timeout has its signal aborted, is rec
     assert.equal(timeout.timeoutSeconds, 1);
     const released = daemon.events.find(isEvent("job:released"))!;
     assert.equal(released.error!.name, "TimeoutExceededError");
-    assert.ok((released.durationMs as number) < 5000, "the aborted attempt ended near its 1 s timeout, not after 10 s");
+    assert.ok(
+      (released.durationMs as number) < 5000,
+      "the aborted attempt ended near its 1 s timeout, not after 10 s",
+    );
     assert.equal(daemon.events.find(isEvent("job:done"))!.job!.attempt, 2);
   } finally {
     await q.cleanup();

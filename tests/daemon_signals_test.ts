@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
-import { dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
+import { assertQueueEmpty, dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
 import { LongProbe } from "./fixtures/jobs/probe_jobs.ts";
 
 Deno.test("daemon: SIGTERM lets in-flight jobs finish, takes no new ones, exits 0", async () => {
@@ -25,11 +25,7 @@ Deno.test("daemon: SIGTERM lets in-flight jobs finish, takes no new ones, exits 
       "all three in-flight jobs finished",
     );
     assert.equal(daemon.events.filter(isEvent("job:done")).length, 3);
-    assert.deepEqual(await q.connection.driver.counts("default"), {
-      ready: 0,
-      delayed: 0,
-      reserved: 0,
-    });
+    await assertQueueEmpty(q);
     assert.deepEqual(await q.connection.driver.counts("later"), {
       ready: 2,
       delayed: 0,
@@ -94,11 +90,7 @@ Deno.test("daemon: SIGKILL mid-job → the job runs again after retry_after on a
     assert.ok(Date.now() - killedAt >= 1000, "not before retry_after (2 s, whole seconds)");
     assert.equal((await second.finished()).code, 0, second.stderr.join("\n"));
     assert.deepEqual(await readLines(file), ["start 1", "start 2", "end 2"]);
-    assert.deepEqual(await q.connection.driver.counts("default"), {
-      ready: 0,
-      delayed: 0,
-      reserved: 0,
-    });
+    await assertQueueEmpty(q);
   } finally {
     await q.cleanup();
   }

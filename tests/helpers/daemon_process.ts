@@ -127,3 +127,19 @@ export class DaemonProcess {
 
 export const isEvent = (name: string, jobName?: string) => (event: DaemonEvent) =>
   event.event === name && (jobName === undefined || event.job?.name === jobName);
+
+/** Runs the real daemon with `--json --stop-when-drained` until it exits; asserts exit code 0. */
+export async function runToDrain(
+  env: Record<string, string>,
+  extraArgs: string[] = [],
+): Promise<DaemonProcess> {
+  const daemon = new DaemonProcess(
+    ["work", "--json", "--jobs", FIXTURE_JOBS, "--stop-when-drained", "--sleep=1", ...extraArgs],
+    env,
+  );
+  const status = await daemon.finished(60_000);
+  if (status.code !== 0) {
+    throw new Error(`daemon exited ${status.code}:\n${daemon.stderr.join("\n")}`);
+  }
+  return daemon;
+}

@@ -61,3 +61,11 @@ export async function dispatchTo(
     { delay: options.delay ?? 0 },
   );
 }
+
+/** Asserts the queue holds nothing: no ready, delayed or reserved row. */
+export async function assertQueueEmpty(queue: TempQueue, name = "default"): Promise<void> {
+  const counts = await queue.connection.driver.counts(name);
+  if (counts.ready + counts.delayed + counts.reserved !== 0) {
+    throw new Error(`queue ${name} is not empty: ${JSON.stringify(counts)}`);
+  }
+}
