@@ -114,3 +114,22 @@ export interface FailedJobStore {
   find(uuid: string): Promise<FailedJobRecord | undefined>;
   forget(uuid: string): Promise<boolean>;
 }
+
+/** One failure to record in `failed_jobs`. */
+export interface FailedJobEntry {
+  readonly uuid: string;
+  /** Laravel queue connection name (`redis`). */
+  readonly connection: string;
+  readonly queue: string;
+  readonly payload: string;
+  readonly exception: string;
+}
+
+/**
+ * Writes `failed_jobs` rows for drivers whose storage has no such table:
+ * Laravel keeps Redis queues' failed jobs in the database. A uuid already
+ * present updates its row.
+ */
+export interface FailedJobLogger {
+  log(entry: FailedJobEntry): Promise<void>;
+}

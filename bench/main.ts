@@ -1,0 +1,235 @@
+/**
+ * `deno task bench`: KQueue's performance acceptance figures, by hand (never
+ * in CI). Prints the machine, a table of absolute figures (median and range
+ * of 3 runs, each in a fresh process with a fresh SQLite file) with the ratio
+ * to a peer measured in the same run, then one PASS/FAIL line per target.
+ */
+import { loadAverage, machineFacts } from "./machine.ts";
+import {
+  type BenchResults,
+  ISOLATED_CONCURRENCIES,
+  ISOLATED_JOBS,
+  LONG_RSS_JOBS,
+  type Measured,
+  NOOP_JOBS,
+  NOOP_LARAVEL_JOBS,
+  REPETITIONS,
+  runBench,
+  SPAWN_CALLS,
+  WAIT_CONCURRENCY,
+  WAIT_JOBS,
+  WAIT_LARAVEL_JOBS,
+} from "./measure.ts";
+import { type DrainResult, laravelPeerUnavailable } from "./runner.ts";
+import { formatNumber, formatRatio, formatSummary, summarize, type Summary } from "./stats.ts";
+import { renderTable, type TableRow } from "./table.ts";
+
+/** The issue's thresholds. */
+const NOOP_TARGET_JOBS_PER_SECOND = 5_000;
+const WAIT_TARGET_SECONDS = 0.4;
+const WAIT_IDEAL_SECONDS = 0.2;
+/** The daemon's default `--memory` (MB): past it a real daemon drains and exits 12. */
+const DEFAULT_MEMORY_LIMIT_MB = 128;
+
+const jobsPerSecond = (r: { jobs: number; seconds: number }) => r.jobs / r.seconds;
+const count = (n: number) => n.toLocaleString("en-US");
+
+function summaryOf<T>(m: Measured<T>, value: (r: T) => number): Summary | undefined {
+  return m.results.length === 0 ? undefined : summarize(m.results.map(value));
+}
+
+/** A table cell: the summary, or why there is none; a failure after some runs is shown too. */
+function cell<T>(m: Measured<T>, value: (r: T) => number, unit: string, suffix = ""): string {
+  if (m.skipped !== undefined) return m.skipped;
+  const summary = summaryOf(m, value);
+  const failed = m.error === undefined ? "" : ` [FAILED: ${m.error.slice(0, 120)}]`;
+  if (summary === undefined) return `did not run${failed}`;
+  return `${formatSummary(summary, unit)}${suffix}${failed}`;
+}
+
+function ratio<A, B>(
+  kq: Measured<A>,
+  kqValue: (r: A) => number,
+  peer: Measured<B>,
+  peerValue: (
+    r: B,
+  ) => number,
+): string {
+  const a = summaryOf(kq, kqValue);
+  const b = summaryOf(peer, peerValue);
+  return a && b ? formatRatio(a.median / b.median) : "—";
+}
+
+function rssCell(m: Measured<DrainResult>, withSamples: boolean): string {
+  const idle = summaryOf(m, (r) => r.rssIdleMb);
+  const after = summaryOf(m, (r) => r.rssAfterMb);
+  if (!idle || !after) return cell(m, () => 0, "");
+  const range = after.runs > 1
+    ? ` (after: ${formatNumber(after.min)}–${formatNumber(after.max)})`
+    : "";
+  const samples = withSamples && m.results[0]!.rssSamplesMb.length > 0
+    ? `; while draining: ${m.results[0]!.rssSamplesMb.map((mb) => mb.toFixed(0)).join(", ")} MB`
+    : "";
+  return `idle ${formatNumber(idle.median)} MB → ${
+    formatNumber(after.median)
+  } MB${range}${samples}`;
+}
+
+function tableRows(r: BenchResults): TableRow[] {
+  const laravelNoop = cell(
+    r.laravelNoop,
+    jobsPerSecond,
+    "jobs/s",
+    `, ${count(NOOP_LARAVEL_JOBS)} jobs`,
+  );
+  const notRun = "not run here";
+  return [
+    {
+      scenario: `sqlite no-op: ${count(NOOP_JOBS)} jobs, concurrency 100`,
+      kqueue: cell(r.noop100, jobsPerSecond, "jobs/s"),
+      peer: `Laravel: ${laravelNoop}`,
+      ratio: ratio(r.noop100, jobsPerSecond, r.laravelNoop, jobsPerSecond),
+      target: `≥ ${count(NOOP_TARGET_JOBS_PER_SECOND)} jobs/s`,
+    },
+    {
+      scenario: `sqlite no-op: ${count(NOOP_JOBS)} jobs, concurrency 10`,
+      kqueue: cell(r.noop10, jobsPerSecond, "jobs/s"),
+      peer: `Laravel: ${laravelNoop}`,
+      ratio: ratio(r.noop10, jobsPerSecond, r.laravelNoop, jobsPerSecond),
+      target: "",
+    },
+    {
+      scenario: `sqlite 50 ms jobs: ${
+        count(WAIT_JOBS)
+      } jobs, concurrency ${WAIT_CONCURRENCY}, drain`,
+      kqueue: cell(r.wait50, (x) => x.seconds, "s"),
+      peer: "",
+      ratio: "",
+      target: `≤ ${WAIT_TARGET_SECONDS} s (ideal ${WAIT_IDEAL_SECONDS} s)`,
+    },
+    {
+      scenario: "sqlite 50 ms jobs: throughput",
+      kqueue: cell(r.wait50, jobsPerSecond, "jobs/s"),
+      peer: `Laravel: ${
+        cell(r.laravelWait50, jobsPerSecond, "jobs/s", `, ${WAIT_LARAVEL_JOBS} jobs`)
+      }`,
+      ratio: ratio(r.wait50, jobsPerSecond, r.laravelWait50, jobsPerSecond),
+      target: "",
+    },
+    {
+      scenario: `isolated no-op: cold spawn (median of ${SPAWN_CALLS} sequential runIsolated)`,
+      kqueue: cell(r.spawn, (x) => x.medianMs, "ms"),
+      peer: notRun,
+      ratio: "",
+      target: "",
+    },
+    ...ISOLATED_CONCURRENCIES.map((c) => ({
+      scenario: `isolated no-op: ${ISOLATED_JOBS} jobs, isolatedConcurrency ${c}, 1 child per job`,
+      kqueue: cell(r.isolated.get(c)!, jobsPerSecond, "jobs/s"),
+      peer: `${notRun} (BullMQ sandboxed c=4: ~1,000–1,400 jobs/s, perf-facts.md)`,
+      ratio: "",
+      target: "",
+    })),
+    {
+      scenario: `daemon RSS: ${count(NOOP_JOBS)} no-op jobs, concurrency 100`,
+      kqueue: rssCell(r.noop100, false),
+      peer: "",
+      ratio: "",
+      target: "flat",
+    },
+    {
+      scenario: `daemon RSS: ${count(LONG_RSS_JOBS)} no-op jobs, concurrency 100 (1 run)`,
+      kqueue: rssCell(r.longRss, true),
+      peer: "",
+      ratio: "",
+      target: "flat",
+    },
+  ];
+}
+
+function medianOf<T>(m: Measured<T>, value: (r: T) => number, digits = 0): string {
+  const summary = summaryOf(m, value);
+  return summary === undefined ? "n/a" : summary.median.toFixed(digits);
+}
+
+function notes(r: BenchResults): string[] {
+  const emptyAfterDone = (x: DrainResult) => (x.seconds - x.lastDoneSeconds) * 1000;
+  return [
+    "How KQueue is timed: an embedded daemon (library API; event listeners only count) starts on " +
+    "the empty queue and goes idle; a separate producer process pushes all jobs in one " +
+    "transaction; the clock runs from the first job:started to the moment a second connection " +
+    "sees the jobs table empty (counts() polled every 2 ms after the last job:done).",
+    `  table empty after the last job:done (median): c=100 ${
+      medianOf(r.noop100, emptyAfterDone, 1)
+    } ms, 50 ms jobs ${medianOf(r.wait50, emptyAfterDone, 1)} ms`,
+    `  max event-loop lag while draining (DaemonResult.maxLagMs, median): no-op c=100 ${
+      medianOf(r.noop100, (x) => x.maxLagMs)
+    } ms, c=10 ${medianOf(r.noop10, (x) => x.maxLagMs)} ms, 50 ms jobs ${
+      medianOf(r.wait50, (x) => x.maxLagMs)
+    } ms, ${count(LONG_RSS_JOBS)} no-op ${medianOf(r.longRss, (x) => x.maxLagMs)} ms`,
+    `  V8 heapUsed right after the drain: ${count(NOOP_JOBS)} no-op ${
+      medianOf(r.noop100, (x) => x.heapUsedAfterMb)
+    } MB, ${count(LONG_RSS_JOBS)} no-op ${medianOf(r.longRss, (x) => x.heapUsedAfterMb)} MB ` +
+    `(the daemon's --memory stop is off in the bench; its default is ${DEFAULT_MEMORY_LIMIT_MB} MB)`,
+    "How Laravel is timed: Illuminate\\Queue\\Worker::daemon('database', 'default', sleep 0, " +
+    "stop-when-empty, tries 1) from call to return, 1 process, jobs pushed with Queue::push " +
+    "beforehand; its SQLite connection keeps Laravel's defaults (rollback journal, " +
+    "synchronous=FULL), KQueue's uses WAL with synchronous=NORMAL.",
+    `Each figure: ${REPETITIONS} runs (1 for the ${count(LONG_RSS_JOBS)}-job RSS run), each in ` +
+    "its own process and temp dir, KQueue and peer runs interleaved.",
+  ];
+}
+
+function verdicts(r: BenchResults): string[] {
+  const lines: string[] = [];
+  const noop = summaryOf(r.noop100, jobsPerSecond);
+  lines.push(
+    noop === undefined
+      ? `FAIL  sqlite no-op ≥ ${count(NOOP_TARGET_JOBS_PER_SECOND)} jobs/s: did not run`
+      : `${noop.median >= NOOP_TARGET_JOBS_PER_SECOND ? "PASS" : "FAIL"}  sqlite no-op ≥ ${
+        count(NOOP_TARGET_JOBS_PER_SECOND)
+      } jobs/s (c=100): median ${formatNumber(noop.median)} jobs/s, slowest run ${
+        formatNumber(noop.min)
+      }`,
+  );
+  const wait = summaryOf(r.wait50, (x) => x.seconds);
+  lines.push(
+    wait === undefined
+      ? `FAIL  sqlite 50 ms jobs ≤ ${WAIT_TARGET_SECONDS} s: did not run`
+      : `${
+        wait.median <= WAIT_TARGET_SECONDS ? "PASS" : "FAIL"
+      }  sqlite 50 ms jobs ≤ ${WAIT_TARGET_SECONDS} s (${
+        count(WAIT_JOBS)
+      } jobs, c=${WAIT_CONCURRENCY}): median ${formatNumber(wait.median)} s, fastest run ${
+        formatNumber(wait.min)
+      } s (ideal ${WAIT_IDEAL_SECONDS} s)`,
+  );
+  const longAfter = r.longRss.results[0]?.rssAfterMb;
+  if (longAfter !== undefined && longAfter > DEFAULT_MEMORY_LIMIT_MB) {
+    lines.push(
+      `NOTE  daemon RSS reached ${longAfter.toFixed(0)} MB after ${
+        count(LONG_RSS_JOBS)
+      } no-op jobs: over the default --memory ${DEFAULT_MEMORY_LIMIT_MB}, a real daemon would have stopped (exit 12)`,
+    );
+  }
+  return lines;
+}
+
+const facts = await machineFacts();
+console.log(`KQueue bench, ${new Date().toISOString()}`);
+for (const line of facts.lines) console.log(`  ${line}`);
+const peerSkipped = await laravelPeerUnavailable();
+const benchStarted = performance.now();
+const results = await runBench(peerSkipped);
+console.log("");
+console.log(renderTable(tableRows(results)));
+console.log("");
+for (const line of notes(results)) console.log(line);
+console.log("");
+for (const line of verdicts(results)) console.log(line);
+console.log("");
+console.log(
+  `bench took ${
+    ((performance.now() - benchStarted) / 1000).toFixed(0)
+  } s; load average at end: ${await loadAverage()}`,
+);
