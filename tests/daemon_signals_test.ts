@@ -95,3 +95,21 @@ Deno.test("daemon: SIGKILL mid-job → the job runs again after retry_after on a
     await q.cleanup();
   }
 });
+
+for (const signal of ["SIGINT", "SIGQUIT"] as const) {
+  Deno.test(`daemon: ${signal} is a graceful stop too: the in-flight job finishes, exit 0`, async () => {
+    const q = await tempQueue();
+    try {
+      const file = `${q.dir}/${signal}.txt`;
+      await dispatchTo(q, LongProbe, { file, ms: 500 });
+      const daemon = new DaemonProcess(["work", "--json", "--jobs", FIXTURE_JOBS], q.env());
+      await daemon.waitFor(isEvent("probe:started"));
+      daemon.kill(signal);
+      assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+      assert.deepEqual(await readLines(file), ["start 1", "end 1"]);
+      await assertQueueEmpty(q);
+    } finally {
+      await q.cleanup();
+    }
+  });
+}

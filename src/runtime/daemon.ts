@@ -130,7 +130,7 @@ export class Daemon {
       } catch (error) {
         this.events.emit("store:error", { operation: "reserve", error: error as Error });
         storeDownSince ??= o.clock();
-        if (o.clock() - storeDownSince > 60_000) this.stop("store-lost");
+        if (o.clock() - storeDownSince > o.storeTimeout * 1000) this.stop("store-lost");
         await abortableDelay(Math.min(5000, 50 * 2 ** failures++), this.#stopWake.signal);
         continue;
       }

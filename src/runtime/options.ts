@@ -38,6 +38,8 @@ export interface DaemonOptions {
   readonly once?: boolean;
   /** Seconds in-flight jobs get to finish on shutdown before children are killed and jobs requeued. @default 25 */
   readonly shutdownTimeout?: number;
+  /** Seconds the store may stay unreachable before the daemon gives up (exit 1). @default 60 */
+  readonly storeTimeout?: number;
   /** Milliseconds of event-loop lag reported as blocked. @default 250 */
   readonly lagThresholdMs?: number;
   /** Root against which isolated jobs' paths are resolved. @default Deno.cwd() */
@@ -73,6 +75,7 @@ export function resolveDaemonOptions(
     stopWhenDrained: false,
     once: false,
     shutdownTimeout: 25,
+    storeTimeout: 60,
     lagThresholdMs: 250,
     projectRoot: Deno.cwd(),
     ...stripUndefined(options),
@@ -88,6 +91,7 @@ export function resolveDaemonOptions(
   nonNegative("maxTime", resolved.maxTime);
   nonNegative("sleep", resolved.sleep);
   nonNegative("shutdownTimeout", resolved.shutdownTimeout);
+  nonNegative("storeTimeout", resolved.storeTimeout);
   positiveInteger("lagThresholdMs", resolved.lagThresholdMs);
   if (
     resolved.queues.length === 0 || resolved.queues.some((q) => typeof q !== "string" || q === "")
