@@ -21,13 +21,19 @@ export async function machineFacts(): Promise<MachineFacts> {
     "-r",
     `require '${LARAVEL_AUTOLOAD}'; echo Illuminate\\Foundation\\Application::VERSION;`,
   ]);
+  const phpSqlite = php === undefined ? undefined : await commandOutput("php", [
+    "-r",
+    `echo (new PDO('sqlite::memory:'))->query('SELECT sqlite_version()')->fetchColumn();`,
+  ]);
   const tempDir = await Deno.realPath(Deno.env.get("TMPDIR") || "/tmp");
   return {
     lines: [
       `CPU: ${navigator.hardwareConcurrency} × ${await cpuModel()}`,
       `load average (1, 5, 15 min) at start: ${await loadAverage()}`,
       `Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), SQLite ${sqliteVersion()} (node:sqlite)`,
-      `PHP ${php ?? "not installed"}, Laravel ${laravel ?? "not available"} (Debian packages)`,
+      php === undefined
+        ? "PHP not installed"
+        : `PHP ${php} (SQLite ${phpSqlite ?? "unknown"}), Laravel ${laravel ?? "not available"}`,
       `temp dir: ${tempDir} (${await filesystemOf(tempDir)})`,
     ],
   };
