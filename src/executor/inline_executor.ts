@@ -17,6 +17,8 @@ export interface InlineRunOptions {
   readonly timeoutMs: number;
   /** Called when the timeout fires (the job may still be running). */
   readonly onTimeout?: () => void;
+  /** Told how long the synchronous part of `handle()` ran (a long one blocked the event loop). */
+  readonly onSynchronousPart?: (ms: number) => void;
 }
 
 export async function runInline(
@@ -39,7 +41,10 @@ export async function runInline(
     : undefined;
   let outcome: AttemptOutcome;
   try {
-    await job.handle(attempt.context);
+    const started = performance.now();
+    const running = job.handle(attempt.context);
+    options.onSynchronousPart?.(performance.now() - started);
+    await running;
     outcome = contextOutcome(attempt) ?? { kind: "success" };
   } catch (error) {
     outcome = contextOutcome(attempt) ?? thrownOutcome(error);

@@ -16,7 +16,7 @@ import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdo
 import { type DaemonOptions, resolveDaemonOptions, type ResolvedDaemonOptions } from "./options.ts";
 import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 import { Semaphore, Slots } from "./slots.ts";
-import { abortableDelay, DrainWaiter } from "./waiting.ts";
+import { abortableDelay, DrainWaiter, nextTurn } from "./waiting.ts";
 
 export interface DaemonResult {
   readonly reason: StopReason;
@@ -117,6 +117,11 @@ export class Daemon {
     let storeDownSince: number | undefined;
     let failures = 0;
     while (this.#stopReason === undefined) {
+      // One turn of the event loop per reservation: timers, signals and the
+      // watchdog keep running under load, and jobs that finish in the same turn
+      // free their slots together, so they are refilled by one batch.
+      await nextTurn();
+      if (this.#stopReason !== undefined) break;
       const limit = this.#reserveLimit();
       if (limit === 0) {
         await this.#slots.changed(this.#stopWake.signal);

@@ -92,6 +92,8 @@ async function runInlineAttempt(
       info: contextInfo(ref),
       jobName: entry.name,
       timeoutMs: limits.timeout * 1000,
+      onSynchronousPart: (ms) =>
+        deps.inline.ranSynchronously(ticket, ms, deps.options.lagThresholdMs),
       onTimeout: () =>
         deps.events.emit("job:timeout", { job: ref, timeoutSeconds: limits.timeout }),
     });

@@ -6,13 +6,28 @@
  */
 import type { EventBus, JobRef } from "../events.ts";
 
-/** Which inline jobs ran since the watchdog last looked. */
+/** At most this many jobs are named in one lag report. */
+const MAX_NAMED = 10;
+
+/**
+ * Which inline jobs ran since the watchdog last looked. A job whose
+ * synchronous part of `handle()` was itself long is a known culprit; otherwise
+ * the jobs running or just finished are the suspects (a block after an
+ * `await` cannot be attributed more precisely from inside the process).
+ */
 export class InlineTracker {
   #running = new Map<object, JobRef>();
   #finished: JobRef[] = [];
+  #culprits: JobRef[] = [];
 
   started(key: object, ref: JobRef): void {
     this.#running.set(key, ref);
+  }
+
+  /** The synchronous part of this job's handle() took `ms`. */
+  ranSynchronously(key: object, ms: number, thresholdMs: number): void {
+    const ref = this.#running.get(key);
+    if (ref && ms >= thresholdMs && this.#culprits.length < MAX_NAMED) this.#culprits.push(ref);
   }
 
   finished(key: object): void {
@@ -20,12 +35,16 @@ export class InlineTracker {
     if (!ref) return;
     this.#running.delete(key);
     this.#finished.push(ref);
+    if (this.#finished.length > MAX_NAMED) this.#finished.shift();
   }
 
-  /** Running now plus finished since the last call; forgets the finished ones. */
+  /** Known culprits, else the suspects (running + recently finished); forgets what was reported. */
   takeRecent(): JobRef[] {
-    const recent = [...this.#running.values(), ...this.#finished];
+    const recent = this.#culprits.length > 0
+      ? this.#culprits
+      : [...[...this.#running.values()].slice(0, MAX_NAMED), ...this.#finished].slice(0, MAX_NAMED);
     this.#finished = [];
+    this.#culprits = [];
     return recent;
   }
 
