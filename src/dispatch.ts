@@ -75,7 +75,9 @@ export function prepareDispatch(
   }
   Object.assign(job, data);
   const config = readJobConfig(job, name);
-  const command = serializeJobCommand(name, extractJobData(job, name));
+  const command = serializeJobCommand(name, extractJobData(job, name), {
+    ...Class.phpVisibility,
+  });
   const uuid = crypto.randomUUID();
   const payload = JSON.stringify(buildPayload({
     uuid,
@@ -100,6 +102,13 @@ export function prepareDispatch(
     );
   }
   const queue = options.queue ?? config.queue;
+  if (queue !== undefined && (queue.trim() === "" || /[,\s]/.test(queue))) {
+    throw new TypeError(
+      `Cannot dispatch ${name} to queue ${
+        JSON.stringify(queue)
+      }: a queue name has no commas or spaces (workers split --queue on commas)`,
+    );
+  }
   const connection = options.connection ?? config.connection;
   return {
     payload,

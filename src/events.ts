@@ -37,7 +37,12 @@ export interface KQueueEvents {
     readonly concurrency: number;
     readonly isolatedConcurrency: number;
   };
-  "worker:stopping": { readonly reason: StopReason; readonly inFlight: number };
+  "worker:stopping": {
+    readonly reason: StopReason;
+    readonly inFlight: number;
+    /** What tripped the stop, when there is more to say (`RSS 131 MB ≥ --memory 128 MB`). */
+    readonly detail?: string;
+  };
   "worker:stopped": {
     readonly reason: StopReason;
     readonly exitCode: number;
@@ -45,6 +50,11 @@ export interface KQueueEvents {
   };
   /** The event loop was blocked; `inlineJobs` were running at the time (the culprit is among them). */
   "worker:lag": { readonly lagMs: number; readonly inlineJobs: readonly JobRef[] };
+  /**
+   * An error nobody caught (a throw in a job's timer, a rejection nobody
+   * awaited): reported, and the daemon keeps running. `inlineJobs` were running.
+   */
+  "worker:uncaught": { readonly error: Error; readonly inlineJobs: readonly JobRef[] };
   /** A storage operation failed (the daemon retries). */
   "store:error": { readonly operation: string; readonly error: Error };
   "job:started": { readonly job: JobRef; readonly isolated: boolean };

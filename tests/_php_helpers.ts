@@ -3,7 +3,7 @@
  * to ask the real PHP for ground truth.
  */
 
-const FIXTURES = new URL("../../shared/laravel-fixtures/", import.meta.url);
+const FIXTURES = new URL("./fixtures/laravel/", import.meta.url);
 
 /** Every fixture file, parsed. */
 export function loadFixtures(): { file: string; data: unknown }[] {

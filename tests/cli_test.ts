@@ -35,6 +35,10 @@ Deno.test("cli: bad input gets one line naming the problem, exit code 2", async 
       ],
       [["dispatch", "CountProbe", "--delay=-1", "--jobs", FIXTURE_JOBS], /--delay=-1 is not valid/],
       [
+        ["dispatch", "CountProbe", "--queue=a,b", "--jobs", FIXTURE_JOBS],
+        /a queue name has no commas/,
+      ],
+      [
         ["dispatch", "CountProbe", "--jobs", FIXTURE_JOBS, "--database", `${q.dir}/not-a-db.txt`],
         /not-a-db\.txt/,
       ],
@@ -125,5 +129,53 @@ Deno.test("cli: help lists the commands and the work flags", async () => {
     ]
   ) {
     assert.match(work.stdout, new RegExp(flag));
+  }
+});
+
+Deno.test("cli: a DB_DATABASE in a folder that does not exist, or :memory:, is refused instead of starting an empty queue", async () => {
+  for (const path of ["/nonexistent/kqueue/dir/x.sqlite", ":memory:"]) {
+    const result = await kqueue(["work", "--jobs", FIXTURE_JOBS], { DB_DATABASE: path });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      path === ":memory:"
+        ? /:memory: is private to one process/
+        : /the folder \/nonexistent\/kqueue\/dir does not exist/,
+    );
+  }
+  const exists = await Deno.stat("/nonexistent/kqueue").then(() => true, () => false);
+  assert.equal(exists, false, "no folder was created");
+});
+
+Deno.test("cli: a flag given without its value says how to write it", async () => {
+  const result = await kqueue(["work", "--concurrency", "--stop-when-empty"]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /--concurrency needs a value: write --concurrency=VALUE/);
+});
+
+Deno.test("cli: when the process that started the daemon dies (npx killed), the daemon stops gracefully", async () => {
+  const q = await tempQueue();
+  try {
+    const log = `${q.dir}/daemon.log`;
+    // sh starts the daemon, waits for its first log line, prints its pid and exits: the daemon is orphaned.
+    const script = `"$DENO" run -A "$CLI" work --jobs "$JOBS" 2>"$LOG" >/dev/null & pid=$!
+      until grep -q "Processing jobs" "$LOG" 2>/dev/null; do sleep 0.05; done; echo $pid`;
+    const out = await new Deno.Command("sh", {
+      args: ["-c", script],
+      env: { ...q.env(), DENO: Deno.execPath(), CLI, JOBS: FIXTURE_JOBS, LOG: log, NO_COLOR: "1" },
+    }).output();
+    const pid = Number(new TextDecoder().decode(out.stdout).trim());
+    assert.ok(pid > 0);
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // bounded wait for a process we cannot await
+      alive = await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+    }
+    assert.equal(alive, false, "the orphaned daemon exited");
+    const text = await Deno.readTextFile(log);
+    assert.match(text, /The process that started the daemon is gone/);
+    assert.match(text, /Stopping \(signal\)/);
+  } finally {
+    await q.cleanup();
   }
 });

@@ -95,3 +95,47 @@ Deno.test("daemon: a payload cannot switch a job's isolation or permissions", as
     await q.cleanup();
   }
 });
+
+Deno.test("daemon: a job's stray throw or unawaited rejection is reported; the daemon and other jobs go on", async () => {
+  const q = await tempQueue();
+  try {
+    const { LongProbe, StrayErrors } = await import("./fixtures/jobs/probe_jobs.ts");
+    const file = `${q.dir}/long.txt`;
+    await dispatchTo(q, LongProbe, { file, ms: 800 });
+    await dispatchTo(q, StrayErrors);
+    const daemon = await runToDrain(q.env());
+    const uncaught = daemon.events.filter(isEvent("worker:uncaught"));
+    assert.deepEqual(uncaught.map((e) => e.error!.message).sort(), [
+      "late rejection",
+      "late timer throw",
+    ]);
+    assert.deepEqual(await readLines(file), ["start 1", "end 1"], "the other job finished");
+    assert.equal(daemon.events.filter(isEvent("job:done")).length, 2);
+    await assertQueueEmpty(q);
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: a thrown plain object keeps its name and message; a BLOB payload row is read as text", async () => {
+  const q = await tempQueue();
+  try {
+    const { ThrowsObject, CountProbe: Count } = await import("./fixtures/jobs/probe_jobs.ts");
+    await dispatchTo(q, ThrowsObject);
+    const file = `${q.dir}/blob.txt`;
+    const { prepareDispatch } = await import("../src/dispatch.ts");
+    const blob = new TextEncoder().encode(prepareDispatch(Count, { file, n: 3 }).payload);
+    const db = new (await import("node:sqlite")).DatabaseSync(q.databasePath);
+    db.prepare(
+      "INSERT INTO jobs (queue, payload, attempts, available_at, created_at) VALUES ('default', ?, 0, 0, 0)",
+    )
+      .run(blob);
+    db.close();
+    const daemon = await runToDrain(q.env());
+    const failed = daemon.events.find(isEvent("job:failed", "ThrowsObject"))!;
+    assert.deepEqual(failed.error, { name: "ApiError", message: "quota exceeded" });
+    assert.deepEqual(await readLines(file), ["3"], "the BLOB row ran");
+  } finally {
+    await q.cleanup();
+  }
+});

@@ -70,3 +70,36 @@ Deno.test("daemon: an isolated job reading an undeclared file fails with a permi
     await q.cleanup();
   }
 });
+
+Deno.test("daemon: a payload cannot switch off or lengthen an isolated job's timeout", async () => {
+  const q = await tempQueue();
+  try {
+    await dispatchTo(q, CpuSpin);
+    const db = new (await import("node:sqlite")).DatabaseSync(q.databasePath);
+    db.exec(`UPDATE jobs SET payload = replace(payload, '"timeout":1,', '"timeout":0,')`);
+    const row = db.prepare("SELECT payload FROM jobs").get() as { payload: string };
+    db.close();
+    assert.equal(JSON.parse(row.payload).timeout, 0, "the payload now says: no timeout");
+    const daemon = await runToDrain(q.env());
+    const failed = daemon.events.find(isEvent("job:failed", "CpuSpin"))!;
+    assert.equal(failed.error!.name, "TimeoutExceededError", "killed at the class's 1 s anyway");
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: an isolated job's failed() runs once in the sandbox and its output reaches the log", async () => {
+  const q = await tempQueue();
+  try {
+    const { IsolatedFailsLoudly } = await import("./fixtures/jobs/isolated_probes.ts");
+    await dispatchTo(q, IsolatedFailsLoudly, { orderId: 7 });
+    const daemon = await runToDrain(q.env());
+    const lines = daemon.events.filter(isEvent("job:output", "IsolatedFailsLoudly")).map((e) =>
+      e.line
+    );
+    assert.deepEqual(lines, ["failed() in the child: order 7 cannot be shipped"]);
+    assert.equal(daemon.events.filter(isEvent("job:failed")).length, 1);
+  } finally {
+    await q.cleanup();
+  }
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
+import { DaemonProcess, FIXTURE_JOBS, isEvent, runToDrain } from "./helpers/daemon_process.ts";
 import { assertQueueEmpty, dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
 import { LongProbe } from "./fixtures/jobs/probe_jobs.ts";
 
@@ -113,3 +113,28 @@ for (const signal of ["SIGINT", "SIGQUIT"] as const) {
     }
   });
 }
+
+Deno.test("daemon: a hung job past its timeout goes back with its attempt counted, then fails on its tries", async () => {
+  const q = await tempQueue();
+  try {
+    const { NeverSettles } = await import("./fixtures/jobs/probe_jobs.ts");
+    await dispatchTo(q, NeverSettles);
+    const first = new DaemonProcess(
+      ["work", "--json", "--jobs", FIXTURE_JOBS, "--stop-when-empty", "--shutdown-timeout=3"],
+      q.env(),
+    );
+    assert.equal((await first.finished()).code, 0, first.stderr.join("\n"));
+    assert.ok(first.events.find(isEvent("job:timeout")));
+    assert.match(String(first.events.find(isEvent("job:requeued"))!.reason), /attempt counted/);
+    const second = await runToDrain(q.env());
+    const failed = second.events.find(isEvent("job:failed"))!;
+    assert.equal(
+      failed.error!.name,
+      "MaxAttemptsExceededError",
+      "tries = 1 was used up by the hung attempt",
+    );
+    await assertQueueEmpty(q);
+  } finally {
+    await q.cleanup();
+  }
+});

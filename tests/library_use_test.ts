@@ -46,6 +46,7 @@ Deno.test("library: another project imports src/mod.ts and runs its own jobs fol
   try {
     await Deno.mkdir(`${project}/jobs`);
     await Deno.mkdir(`${project}/out`);
+    await Deno.mkdir(`${project}/database`);
     await Deno.writeTextFile(`${project}/deno.json`, JSON.stringify({ tasks: {} }));
     await Deno.writeTextFile(`${project}/jobs/greet.ts`, GREET);
     await Deno.writeTextFile(`${project}/main.ts`, MAIN);

@@ -1,11 +1,11 @@
-/** Our payloads against the ones real Laravel 8 wrote (../shared/laravel-fixtures), field by field. */
+/** Our payloads against the ones real Laravel 8 wrote (tests/fixtures/laravel, copied from the team's captures of real Laravel 8.83), field by field. */
 import assert from "node:assert/strict";
 import { KQueueJob } from "../src/mod.ts";
 import { prepareDispatch } from "../src/dispatch.ts";
 import { hydrateJob } from "../src/jobs/hydrate.ts";
 import { parsePayload } from "../src/payload/laravel_payload.ts";
 
-const FIXTURES = new URL("../../shared/laravel-fixtures/", import.meta.url);
+const FIXTURES = new URL("./fixtures/laravel/", import.meta.url);
 const fixture = JSON.parse(await Deno.readTextFile(new URL("03-database-dispatch.json", FIXTURES)));
 const laravelRows: Array<{ queue: string; payload: string }> = fixture.state.jobs;
 const laravelPayload = (displayName: string) =>
@@ -139,4 +139,28 @@ Deno.test("payload: dispatch refuses values that are not JSON-like, naming the f
     /undefined is not JSON-like \(use null\)/,
   );
   assert.throws(() => prepareDispatch(Typed, { when: NaN }), /NaN is not JSON-like/);
+});
+
+Deno.test("payload: a field takes its default's type; PHP data of another type is a PayloadError naming it", () => {
+  class Typed extends KQueueJob {
+    count = 0;
+    name = "";
+    note: string | null = null;
+    override handle(): void {}
+  }
+  const command = (props: string) => `O:5:"Typed":1:{${props}}`;
+  assert.throws(
+    () => hydrateJob(Typed, command('s:5:"count";s:3:"abc";'), "Typed"),
+    /Cannot hydrate Typed\.count: it is a number field \(by its default\), got a string/,
+  );
+  assert.throws(
+    () => hydrateJob(Typed, command('s:5:"count";i:9223372036854775807;'), "Typed"),
+    /got an integer too large for a JavaScript number/,
+  );
+  assert.equal(hydrateJob(Typed, command('s:4:"name";N;'), "Typed").name, null, "null is allowed");
+  assert.equal(
+    hydrateJob(Typed, command('s:4:"note";s:2:"hi";'), "Typed").note,
+    "hi",
+    "a null default takes anything",
+  );
 });

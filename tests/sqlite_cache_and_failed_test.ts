@@ -13,7 +13,7 @@ import { SqliteFailedJobStore } from "../src/drivers/sqlite/sqlite_failed_store.
 import { FakeClock, tempQueue } from "./sqlite_fixtures/helpers.ts";
 
 const SCHEMA = JSON.parse(
-  await Deno.readTextFile(new URL("../../shared/laravel-fixtures/01-schema.json", import.meta.url)),
+  await Deno.readTextFile(new URL("./fixtures/laravel/01-schema.json", import.meta.url)),
 );
 const KEY = "laravel_cache_job-exceptions:9a1b";
 

@@ -14,7 +14,7 @@ interface FixtureStep {
 }
 const DATABASE_WORKER: { steps: FixtureStep[] } = JSON.parse(
   await Deno.readTextFile(
-    new URL("../../shared/laravel-fixtures/07-database-worker.json", import.meta.url),
+    new URL("./fixtures/laravel/07-database-worker.json", import.meta.url),
   ),
 );
 const step = (prefix: string) => {

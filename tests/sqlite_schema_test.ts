@@ -8,7 +8,7 @@ import { openSqliteDatabase } from "../src/drivers/sqlite/schema.ts";
 import { SqliteQueue } from "../src/drivers/sqlite/sqlite_queue.ts";
 
 const SCHEMA = JSON.parse(
-  await Deno.readTextFile(new URL("../../shared/laravel-fixtures/01-schema.json", import.meta.url)),
+  await Deno.readTextFile(new URL("./fixtures/laravel/01-schema.json", import.meta.url)),
 );
 const FIX = "run php artisan queue:table && php artisan migrate, or deno task kqueue create-tables";
 

@@ -19,7 +19,11 @@ export function parseFlags(
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/, "");
+    const raw = (error as Error).message;
+    const ambiguous = /Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(raw);
+    const message = ambiguous
+      ? `${ambiguous[1]} needs a value: write ${ambiguous[1]}=VALUE`
+      : raw.replace(/\. To specify a positional argument.*$/, "");
     throw new CliError(`${message} for '${command}' (see: deno task kqueue help ${command})`);
   }
   if (parsed.positionals.length > maxPositionals) {

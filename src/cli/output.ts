@@ -17,6 +17,7 @@ const JOB_EVENTS: readonly EventName[] = [
   "job:failed-hook-error",
 ];
 const WORKER_EVENTS: readonly EventName[] = [
+  "worker:uncaught",
   "worker:started",
   "worker:stopping",
   "worker:stopped",
@@ -89,10 +90,21 @@ export function printHumanEvents(
   );
   events.on(
     "worker:stopping",
-    ({ reason, inFlight }) =>
-      log.info(`Stopping (${reason}): waiting for ${inFlight} job(s) in flight`),
+    ({ reason, inFlight, detail }) => {
+      const why = detail ? `${reason}: ${detail}` : reason;
+      const waiting = inFlight > 0 ? `: waiting for ${inFlight} job(s) in flight` : "";
+      log.info(`Stopping (${why})${waiting}`);
+    },
   );
   events.on("worker:lag", ({ lagMs, inlineJobs }) => log.warn(lagMessage(lagMs, inlineJobs)));
+  events.on("worker:uncaught", ({ error, inlineJobs }) => {
+    const running = inlineJobs.map((j) => `${j.name} [${j.id}]`).join(", ") || "none";
+    log.error(
+      `Uncaught ${
+        oneLine(error)
+      } (a job's timer or unawaited promise; inline jobs running: ${running}); the daemon keeps running`,
+    );
+  });
   events.on(
     "store:error",
     ({ operation, error }) =>

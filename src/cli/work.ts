@@ -87,17 +87,30 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
     stopWhenDrained: values["stop-when-drained"] === true,
     once: values.once === true,
   }, connection);
+  env.log.info(`Queue: ${connection.description}`);
   if (values.json) printJsonEvents(daemon.events);
   else printHumanEvents(daemon.events, env.log);
 
+  let signals = 0;
   const removeSignals = env.onSignals((signal) => {
-    env.log.info(`Received ${signal}: finishing in-flight jobs (send it again to force)`);
+    env.log.info(
+      ++signals === 1
+        ? `Received ${signal}: finishing in-flight jobs (send it again to force)`
+        : `Received ${signal} again: forcing: killing children and putting in-flight jobs back`,
+    );
+    daemon.stop("signal");
+  });
+  const stopWatchingParent = watchParent(() => {
+    env.log.warn(
+      "The process that started the daemon is gone (e.g. npx was killed): stopping gracefully",
+    );
     daemon.stop("signal");
   });
   try {
     return await daemon.run();
   } finally {
     removeSignals();
+    stopWatchingParent();
     await connection.close();
   }
 }
@@ -110,4 +123,21 @@ function createDaemon(options: DaemonOptions, connection: QueueConnection): Daem
     void connection.close();
     throw new CliError((error as Error).message);
   }
+}
+
+/**
+ * Under `npx deno …` a supervisor's SIGTERM reaches npx, which exits without
+ * passing it on; the daemon is re-parented. Noticing that is the next best thing.
+ */
+function watchParent(onGone: () => void): () => void {
+  const parent = Deno.ppid;
+  if (parent <= 1) return () => {};
+  const timer = setInterval(() => {
+    if (Deno.ppid !== parent) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 1000);
+  Deno.unrefTimer(timer);
+  return () => clearInterval(timer);
 }

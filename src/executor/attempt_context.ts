@@ -47,9 +47,29 @@ export function contextOutcome(state: AttemptState): AttemptOutcome | undefined 
 
 /** What a thrown value means: an UnrecoverableError (by name, any copy) fails at once. */
 export function thrownOutcome(thrown: unknown): AttemptOutcome {
-  const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  const error = toError(thrown);
   if (error instanceof UnrecoverableError || error.name === "UnrecoverableError") {
     return { kind: "failed", error };
   }
   return { kind: "error", error };
+}
+
+/** Anything thrown as an Error: `throw {name, message}` keeps both, other values are described. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (
+    typeof thrown === "object" && thrown !== null && typeof (thrown as Error).message === "string"
+  ) {
+    const error = new Error((thrown as Error).message);
+    if (typeof (thrown as Error).name === "string") error.name = (thrown as Error).name;
+    return error;
+  }
+  if (typeof thrown === "string") return new Error(thrown);
+  let text: string;
+  try {
+    text = JSON.stringify(thrown) ?? String(thrown);
+  } catch {
+    text = String(thrown);
+  }
+  return new Error(`a non-Error value was thrown: ${text}`);
 }

@@ -24,6 +24,7 @@ export function hydrateJob<T extends KQueueJob>(
       `The payload's command is a ${decoded.className}, but it was routed to ${jobName}: refusing to mix classes`,
     );
   }
+  refuseUnsupported(decoded, jobName);
   const target = job as unknown as Record<string, unknown>;
   for (const key of Object.keys(job)) {
     if (isConfigField(key) || !Object.hasOwn(decoded.properties, key)) continue;
@@ -53,7 +54,27 @@ export function decodeCommand(command: string, jobName: string): PhpObject {
   return value;
 }
 
+/** A field whose default is a string, number or boolean takes that type (or null), nothing else. */
+function checkPrimitive(value: PhpValue, current: unknown, where: string): void {
+  const expected = typeof current;
+  if (
+    value === null || (expected !== "string" && expected !== "number" && expected !== "boolean")
+  ) return;
+  if (typeof value === expected) return;
+  const got = typeof value === "bigint"
+    ? "an integer too large for a JavaScript number"
+    : Array.isArray(value)
+    ? "an array"
+    : value instanceof PhpObject
+    ? `a ${value.className} object`
+    : `a ${typeof value}`;
+  throw new PayloadError(
+    `Cannot hydrate ${where}: it is a ${expected} field (by its default), got ${got}`,
+  );
+}
+
 function toFieldValue(value: PhpValue, current: unknown, where: string): unknown {
+  checkPrimitive(value, current, where);
   if (value instanceof PhpObject) {
     throw new PayloadError(
       `Cannot hydrate ${where}: it holds a PHP object of class ${value.className} (models, dates and other objects are not supported yet)`,
@@ -83,4 +104,23 @@ function toFieldValue(value: PhpValue, current: unknown, where: string): unknown
 function isPlainObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && !Array.isArray(value) &&
     Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/**
+ * Laravel features whose meaning would be silently lost if the job just ran:
+ * the rest of a Bus::chain (Laravel pushes it after success) and batches.
+ */
+function refuseUnsupported(command: PhpObject, jobName: string): void {
+  const chained = command.properties.chained;
+  if (Array.isArray(chained) && chained.length > 0) {
+    throw new PayloadError(
+      `${jobName} is the head of a Bus::chain with ${chained.length} more job(s); chains are not supported yet, so it was not run (run it with Laravel's worker)`,
+    );
+  }
+  const batchId = command.properties.batchId;
+  if (typeof batchId === "string" && batchId !== "") {
+    throw new PayloadError(
+      `${jobName} belongs to Bus::batch ${batchId}; batches are not supported yet, so it was not run (run it with Laravel's worker)`,
+    );
+  }
 }

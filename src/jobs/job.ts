@@ -51,6 +51,7 @@ export interface DispatchResult {
 /** A concrete job class. */
 export type JobClass<T extends KQueueJob = KQueueJob> = (new () => T) & {
   readonly laravel?: string;
+  readonly phpVisibility?: Readonly<Record<string, "public" | "protected" | "private">>;
   readonly name: string;
   readonly prototype: T;
 };
@@ -85,6 +86,12 @@ export abstract class KQueueJob {
   static readonly [BASE_MARK] = true;
   /** The Laravel class this job serves (e.g. `App\\Jobs\\SendEmail`); also registers it under that name. */
   static laravel?: string;
+  /**
+   * How the Laravel class declares its properties, for fields that are not
+   * public (`{ locale: "protected" }`): Laravel's `SerializesModels` only sets
+   * protected/private properties from their PHP-mangled names. @default all public
+   */
+  static phpVisibility?: Readonly<Record<string, "public" | "protected" | "private">>;
 
   /** Run in a permission-narrowed subprocess instead of on the event loop. */
   isolated = false;

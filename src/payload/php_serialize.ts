@@ -39,10 +39,14 @@ export function serializePhp(value: PhpValue): string {
  * The `O:` form of a TypeScript job's data fields, all public. Only JSON-like
  * values are allowed (null, booleans, finite numbers, strings, arrays, plain objects).
  */
-export function serializeJobCommand(className: string, fields: Record<string, unknown>): string {
+export function serializeJobCommand(
+  className: string,
+  fields: Record<string, unknown>,
+  visibility: Record<string, "public" | "protected" | "private"> = {},
+): string {
   const writer = new Writer(true, className);
   if (!isPlainObject(fields)) writer.fail(`${describe(fields)} is not a plain object of fields`);
-  return writer.run(new PhpObject(className, fields as Record<string, PhpValue>));
+  return writer.run(new PhpObject(className, fields as Record<string, PhpValue>, visibility));
 }
 
 // PHP's zend_is_valid_class_name: letters, digits, `_`, `\` and bytes >= 0x80.

@@ -40,6 +40,7 @@ export class Daemon {
   readonly #stopWake = new AbortController();
   readonly #force = new AbortController();
   #stopReason: StopReason | undefined;
+  #stopDetail: string | undefined;
   #started = 0;
   #processed = 0;
   #peak = 0;
@@ -102,12 +103,14 @@ export class Daemon {
     });
     const lag = startLagWatchdog(this.events, this.#deps.inline, o.lagThresholdMs);
     const timers = this.#startLimitTimers();
+    const removeCatchers = this.#catchStrayErrors();
     try {
       await this.#loop();
       await this.#shutdown();
     } finally {
       lag.stop();
       timers.forEach((timer) => clearInterval(timer));
+      removeCatchers();
     }
     return this.#result(lag);
   }
@@ -207,7 +210,11 @@ export class Daemon {
 
   async #shutdown(): Promise<void> {
     const reason = this.#stopReason ?? "aborted";
-    this.events.emit("worker:stopping", { reason, inFlight: this.#tickets.size });
+    this.events.emit("worker:stopping", {
+      reason,
+      inFlight: this.#tickets.size,
+      ...(this.#stopDetail ? { detail: this.#stopDetail } : {}),
+    });
     if (this.#tickets.size === 0) return;
     const deadline = setTimeout(() => this.#forceStop(), this.#o.shutdownTimeout * 1000);
     try {
@@ -226,10 +233,16 @@ export class Daemon {
     for (const ticket of running) ticket.abandoned = true;
     this.#force.abort();
     for (const ticket of running) {
-      this.#o.driver.requeue(ticket.reserved)
-        .then(() =>
-          this.events.emit("job:requeued", { job: ticket.ref!, reason: "forced shutdown" })
-        )
+      // A job already past its timeout had its attempt: it goes back with the attempt
+      // counted, so one that hangs every time still runs out of tries (as in Laravel).
+      const putBack = ticket.timedOut
+        ? this.#o.driver.release(ticket.reserved, 0)
+        : this.#o.driver.requeue(ticket.reserved);
+      const reason = ticket.timedOut
+        ? "forced shutdown after its timeout (attempt counted)"
+        : "forced shutdown (attempt not counted)";
+      putBack
+        .then(() => this.events.emit("job:requeued", { job: ticket.ref!, reason }))
         .catch((error) => this.events.emit("store:error", { operation: "requeue", error }))
         .finally(() => {
           this.#tickets.delete(ticket);
@@ -238,25 +251,50 @@ export class Daemon {
     }
   }
 
+  /**
+   * An inline job's stray throw (in a timer) or unawaited rejection would end
+   * the process and every other job in it; report it instead, as Laravel's
+   * worker reports exceptions and goes on.
+   */
+  #catchStrayErrors(): () => void {
+    const report = (thrown: unknown) => {
+      const error = thrown instanceof Error ? thrown : new Error(describeThrown(thrown));
+      this.events.emit("worker:uncaught", { error, inlineJobs: this.#deps.inline.runningRefs() });
+    };
+    const onError = (event: ErrorEvent) => {
+      event.preventDefault();
+      report(event.error ?? event.message);
+    };
+    const onRejection = (event: PromiseRejectionEvent) => {
+      event.preventDefault();
+      report(event.reason);
+    };
+    globalThis.addEventListener("error", onError);
+    globalThis.addEventListener("unhandledrejection", onRejection);
+    return () => {
+      globalThis.removeEventListener("error", onError);
+      globalThis.removeEventListener("unhandledrejection", onRejection);
+    };
+  }
+
+  /** `--max-time` and `--memory`, checked every second (a timer can't hold more than ~24.8 days). */
   #startLimitTimers(): ReturnType<typeof setTimeout>[] {
-    const timers: ReturnType<typeof setTimeout>[] = [];
-    if (this.#o.maxTime > 0) {
-      const timer = setTimeout(() => this.stop("max-time"), this.#o.maxTime * 1000);
-      Deno.unrefTimer(timer);
-      timers.push(timer);
-    }
-    if (this.#o.memory > 0) {
-      const timer = setInterval(() => {
-        if (
-          Deno.memoryUsage().rss / 1024 / 1024 >= this.#o.memory && this.#stopReason === undefined
-        ) {
+    const { maxTime, memory, clock } = this.#o;
+    if (maxTime <= 0 && memory <= 0) return [];
+    const startedAt = clock();
+    const timer = setInterval(() => {
+      if (this.#stopReason !== undefined) return;
+      if (maxTime > 0 && clock() - startedAt >= maxTime * 1000) this.stop("max-time");
+      else if (memory > 0) {
+        const rssMb = Deno.memoryUsage().rss / 1024 / 1024;
+        if (rssMb >= memory) {
+          this.#stopDetail = `RSS ${Math.round(rssMb)} MB ≥ --memory ${memory} MB`;
           this.stop("memory");
         }
-      }, 1000);
-      Deno.unrefTimer(timer);
-      timers.push(timer);
-    }
-    return timers;
+      }
+    }, Math.min(1000, maxTime > 0 ? maxTime * 1000 : 1000));
+    Deno.unrefTimer(timer);
+    return [timer];
   }
 
   #result(lag: LagWatchdog): DaemonResult {
@@ -274,5 +312,14 @@ export class Daemon {
       processed: result.processed,
     });
     return result;
+  }
+}
+
+function describeThrown(thrown: unknown): string {
+  if (typeof thrown === "string") return thrown;
+  try {
+    return `a non-Error value was thrown: ${JSON.stringify(thrown)}`;
+  } catch {
+    return `a non-Error value was thrown: ${String(thrown)}`;
   }
 }

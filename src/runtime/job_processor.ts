@@ -94,8 +94,10 @@ async function runInlineAttempt(
       timeoutMs: limits.timeout * 1000,
       onSynchronousPart: (ms) =>
         deps.inline.ranSynchronously(ticket, ms, deps.options.lagThresholdMs),
-      onTimeout: () =>
-        deps.events.emit("job:timeout", { job: ref, timeoutSeconds: limits.timeout }),
+      onTimeout: () => {
+        ticket.timedOut = true;
+        deps.events.emit("job:timeout", { job: ref, timeoutSeconds: limits.timeout });
+      },
     });
   } finally {
     deps.inline.finished(ticket);
@@ -209,13 +211,19 @@ async function callFailedHook(
   if (typeof entry.Class.prototype.failed !== "function") return;
   let hookError: Error | undefined;
   if (entry.config.isolated) {
+    const timeout = entry.config.timeout ?? deps.options.timeout;
     const outcome = await deps.runIsolated(
       {
-        ...isolatedRequest(ticket.ref!, entry, payload, deps.options.timeout, "failed"),
+        ...isolatedRequest(ticket.ref!, entry, payload, timeout, "failed"),
         error: serializeError(error),
       },
-      { projectRoot: deps.options.projectRoot, signal: deps.forceSignal },
-    );
+      {
+        projectRoot: deps.options.projectRoot,
+        signal: deps.forceSignal,
+        onOutput: (stream, line) =>
+          deps.events.emit("job:output", { job: ticket.ref!, stream, line }),
+      },
+    ).catch((thrown: Error) => ({ kind: "crashed", error: thrown }) as const);
     if (outcome.kind !== "success") {
       hookError = "error" in outcome ? outcome.error : new Error(outcome.kind);
     }
@@ -251,7 +259,10 @@ function findJob(payload: ParsedPayload, deps: ProcessorDeps): RegisteredJob | u
 }
 
 function unknownJobError(payload: ParsedPayload, deps: ProcessorDeps): PayloadError {
-  const known = deps.registry.list().map((j) => j.name).join(", ") || "none";
+  const names = deps.registry.list().map((j) => j.name);
+  const known = names.length === 0
+    ? "none"
+    : names.slice(0, 8).join(", ") + (names.length > 8 ? `, … ${names.length - 8} more` : "");
   if (payload.job !== CALL_QUEUED_HANDLER) {
     return new PayloadError(
       `Cannot run handler "${payload.job}": only ${CALL_QUEUED_HANDLER} payloads (class-based jobs) are supported`,

@@ -51,6 +51,11 @@ export class InlineTracker {
   get running(): number {
     return this.#running.size;
   }
+
+  /** The inline jobs running now (at most a few named). */
+  runningRefs(): JobRef[] {
+    return [...this.#running.values()].slice(0, MAX_NAMED);
+  }
 }
 
 export interface LagWatchdog {

@@ -16,6 +16,8 @@ export interface Ticket {
   abandoned: boolean;
   /** Past its attempt, writing the outcome: a forced shutdown waits for it instead of requeueing. */
   settling: boolean;
+  /** The inline attempt passed its timeout (still running): a forced shutdown counts the attempt. */
+  timedOut?: boolean;
 }
 
 export interface ProcessorDeps {

@@ -14,6 +14,7 @@ export async function openDatabaseConnection(
   options: OpenConnectionOptions,
 ): Promise<QueueConnection> {
   const path = options.databasePath ?? config.database.path;
+  await checkDatabasePath(path);
   const queue = await SqliteQueue.open({
     path,
     connectionName: name,
@@ -46,6 +47,37 @@ export async function openDatabaseConnection(
     };
   } catch (error) {
     await queue.close();
+    throw error;
+  }
+}
+
+/**
+ * A mistyped DB_DATABASE must not silently start an empty queue somewhere
+ * else: a new file is created only in a folder that exists, or as the
+ * default `database/database.sqlite` under the working directory.
+ */
+async function checkDatabasePath(path: string): Promise<void> {
+  if (path === ":memory:" || path.endsWith("/:memory:")) {
+    throw new Error(
+      "DB_DATABASE=:memory: is private to one process, so no other process could dispatch to it: point DB_DATABASE at a file",
+    );
+  }
+  if (await exists(path)) return;
+  const folder = path.slice(0, path.lastIndexOf("/")) || "/";
+  const isDefault = path === `${Deno.cwd()}/database/database.sqlite`;
+  if (!isDefault && !(await exists(folder))) {
+    throw new Error(
+      `DB_DATABASE=${path}: the folder ${folder} does not exist; create it (a new queue file is made there) or fix DB_DATABASE`,
+    );
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
 }

@@ -54,7 +54,10 @@ export function claimJobs(
       jobs.push({
         id: String(row.id),
         queue: row.queue,
-        rawPayload: row.payload,
+        // A hand-written BLOB payload arrives as bytes: read it as the UTF-8 text it stands for.
+        rawPayload: typeof row.payload === "string"
+          ? row.payload
+          : new TextDecoder().decode(row.payload as unknown as Uint8Array),
         attempts: row.attempts,
         reservedAt: row.reserved_at,
       });
