@@ -10,6 +10,7 @@ import { printDemoEvents, summary } from "./demo_output.ts";
 const root = Deno.cwd();
 const dir = `${root}/.tmp/demo`;
 await Deno.remove(dir, { recursive: true }).catch(() => {});
+await Deno.mkdir(dir, { recursive: true });
 await Deno.mkdir(`${root}/storage/primes`, { recursive: true });
 await Deno.mkdir(`${root}/storage/public`, { recursive: true });
 const databasePath = `${dir}/database.sqlite`;
