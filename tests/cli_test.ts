@@ -179,3 +179,29 @@ Deno.test("cli: when the process that started the daemon dies (npx killed), the 
     await q.cleanup();
   }
 });
+
+Deno.test("cli: retry pushes a failed job back (same uuid) and deletes its row; forget deletes rows", async () => {
+  const q = await tempQueue();
+  try {
+    const { AlwaysFails } = await import("./fixtures/jobs/probe_jobs.ts");
+    const { dispatchTo } = await import("./helpers/temp_project.ts");
+    const { runToDrain } = await import("./helpers/daemon_process.ts");
+    const env = q.env();
+    await dispatchTo(q, AlwaysFails, { file: `${q.dir}/a.txt` }, { count: 2 });
+    await runToDrain(env);
+    const [first, second] = await q.connection.failed.list();
+    assert.ok(first && second);
+    const retried = await kqueue(["retry", first.uuid, "--jobs", FIXTURE_JOBS], env);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.match(retried.stdout, new RegExp(`Retried ${first.uuid} on database/default`));
+    assert.deepEqual((await q.connection.failed.list()).map((r) => r.uuid), [second.uuid]);
+    const [job] = await q.connection.driver.reserve(["default"], 5);
+    assert.equal(JSON.parse(job!.rawPayload).uuid, first.uuid, "the same job, by uuid");
+    assert.equal(job!.attempts, 1, "a fresh row: attempts start again");
+    const forgot = await kqueue(["forget", second.uuid, "nope"], env);
+    assert.equal(forgot.stdout, `Forgot ${second.uuid}\nNo failed job with uuid nope`);
+    assert.equal((await q.connection.failed.list()).length, 0);
+  } finally {
+    await q.cleanup();
+  }
+});

@@ -7,6 +7,8 @@ Commands:
   work [connection]            Run the daemon (Laravel's queue:work)
   dispatch <Job> ['<json>']    Put a job on a queue
   failed                       List failed jobs (Laravel's queue:failed)
+  retry <uuid…|all>            Push failed jobs back (Laravel's queue:retry)
+  forget <uuid…>               Delete failed jobs (Laravel's queue:forget)
   create-tables                Create jobs/failed_jobs/cache tables in an existing database
   help [command]               This help, or a command's flags
 
@@ -50,6 +52,13 @@ Signals: SIGTERM, SIGINT, SIGQUIT stop gracefully; a second one forces.`,
   failed: `Usage: deno task kqueue failed [--database=PATH] [--json]
 
 Lists failed_jobs rows: uuid, connection, queue, class, failed at, first line of the exception.`,
+  retry: `Usage: deno task kqueue retry <uuid…|all> [--queue=NAME] [--jobs=DIR] [--database=PATH]
+
+As Laravel's queue:retry: resets attempts where the payload has them, recomputes retryUntil from
+the job's class, pushes the payload back on its connection and queue, deletes the failed row.`,
+  forget: `Usage: deno task kqueue forget <uuid…> [--database=PATH]
+
+Deletes failed_jobs rows (Laravel's queue:forget).`,
   "create-tables": `Usage: deno task kqueue create-tables [--database=PATH]
 
 Creates Laravel's jobs, failed_jobs and cache tables where missing. KQueue creates them

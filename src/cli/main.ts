@@ -6,6 +6,7 @@ import { configure, dispose, getLogger, getStreamSink, getTextFormatter } from "
 import { CliError } from "./cli_error.ts";
 import { dispatchCommand } from "./dispatch_command.ts";
 import { helpText } from "./help.ts";
+import { forgetCommand, retryCommand } from "./retry_commands.ts";
 import { createTablesCommand, failedCommand } from "./tables_commands.ts";
 import { work } from "./work.ts";
 
@@ -32,7 +33,9 @@ async function main(args: string[]): Promise<number> {
       const text = helpText(rest[0]);
       if (!text) {
         throw new CliError(
-          `Unknown command '${rest[0]}' (commands: work, dispatch, failed, create-tables, help)`,
+          `Unknown command '${
+            rest[0]
+          }' (commands: work, dispatch, failed, retry, forget, create-tables, help)`,
         );
       }
       print(text);
@@ -50,12 +53,20 @@ async function main(args: string[]): Promise<number> {
     case "queue:failed":
       await failedCommand(rest, print);
       return 0;
+    case "retry":
+    case "queue:retry":
+      await retryCommand(rest, print);
+      return 0;
+    case "forget":
+    case "queue:forget":
+      await forgetCommand(rest, print);
+      return 0;
     case "create-tables":
       await createTablesCommand(rest, print);
       return 0;
     default:
       throw new CliError(
-        `Unknown command '${command}' (commands: work, dispatch, failed, create-tables, help)`,
+        `Unknown command '${command}' (commands: work, dispatch, failed, retry, forget, create-tables, help)`,
       );
   }
 }
