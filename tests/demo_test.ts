@@ -18,7 +18,9 @@ Deno.test("demo: runs every example path and prints a summary that adds up", asy
   assert.match(stdout, /✓ FlakyApiCall .*\(attempt 2\)/);
   assert.match(stdout, /✗ ChargeCard .*card declined/);
   assert.match(stdout, /✗ RenderReport .*TimeoutExceededError/);
-  const summary = /Summary: (\d+) done, (\d+) retried, (\d+) failed; peak concurrency (\d+)/.exec(stdout);
+  const summary = /Summary: (\d+) done, (\d+) retried, (\d+) failed; peak concurrency (\d+)/.exec(
+    stdout,
+  );
   assert.ok(summary, stdout);
   const [done, retried, failed, peak] = summary.slice(1).map(Number);
   assert.deepEqual([done, retried, failed], [23, 2, 3]);
