@@ -3,6 +3,9 @@
  * in CI). Prints the machine, a table of absolute figures (median and range
  * of 3 runs, each in a fresh process with a fresh SQLite file) with the ratio
  * to a peer measured in the same run, then one PASS/FAIL line per target.
+ * The Redis scenarios run on a redis-server of the bench's own (never the
+ * machine's 6379), stopped at the end; BullMQ is installed with npm under the
+ * temp dir on first use.
  */
 import { loadAverage, machineFacts } from "./machine.ts";
 import {
@@ -23,6 +26,11 @@ import {
 import { type DrainResult, laravelPeerUnavailable } from "./runner.ts";
 import { formatNumber, formatRatio, formatSummary, summarize, type Summary } from "./stats.ts";
 import { renderTable, type TableRow } from "./table.ts";
+import { redisFacts } from "./redis/redis_facts.ts";
+import { runRedisBench } from "./redis/redis_measure.ts";
+import { redisNotes, redisRows, redisVerdicts } from "./redis/redis_report.ts";
+import { ensureBullmq, laravelRedisUnavailable } from "./redis/redis_runner.ts";
+import { BenchRedis } from "./redis/redis_server.ts";
 
 /** The issue's thresholds. */
 const NOOP_TARGET_JOBS_PER_SECOND = 5_000;
@@ -211,20 +219,34 @@ function verdicts(r: BenchResults): string[] {
 }
 
 const facts = await machineFacts();
-console.log(`KQueue bench, ${new Date().toISOString()}`);
-for (const line of facts.lines) console.log(`  ${line}`);
-const peerSkipped = await laravelPeerUnavailable();
-const benchStarted = performance.now();
-const results = await runBench(peerSkipped);
-console.log("");
-console.log(renderTable(tableRows(results)));
-console.log("");
-for (const line of notes(results)) console.log(line);
-console.log("");
-for (const line of verdicts(results)) console.log(line);
-console.log("");
-console.log(
-  `bench took ${
-    ((performance.now() - benchStarted) / 1000).toFixed(0)
-  } s; load average at end: ${await loadAverage()}`,
-);
+const redis = await BenchRedis.start().catch((error: Error) => {
+  console.error(`redis-server could not be started, Redis scenarios skipped: ${error.message}`);
+  return undefined;
+});
+try {
+  const bullmq = await ensureBullmq();
+  console.log(`KQueue bench, ${new Date().toISOString()}`);
+  for (const line of [...facts.lines, ...await redisFacts(redis, bullmq)]) console.log(`  ${line}`);
+  const peerSkipped = await laravelPeerUnavailable();
+  const benchStarted = performance.now();
+  const results = await runBench(peerSkipped);
+  const redisResults = await runRedisBench(redis, {
+    bullmq,
+    laravelSkipped: await laravelRedisUnavailable(),
+  });
+  const bullmqVersion = "skipped" in bullmq ? "" : bullmq.version;
+  console.log("");
+  console.log(renderTable([...tableRows(results), ...redisRows(redisResults, bullmqVersion)]));
+  console.log("");
+  for (const line of [...notes(results), ...redisNotes(redisResults)]) console.log(line);
+  console.log("");
+  for (const line of [...verdicts(results), ...redisVerdicts(redisResults)]) console.log(line);
+  console.log("");
+  console.log(
+    `bench took ${
+      ((performance.now() - benchStarted) / 1000).toFixed(0)
+    } s; load average at end: ${await loadAverage()}`,
+  );
+} finally {
+  await redis?.stop();
+}

@@ -42,10 +42,14 @@ export interface BenchResults {
   readonly longRss: Measured<DrainResult>;
 }
 
-type Task = { readonly label: string; readonly into: Measured<unknown>; run(): Promise<unknown> };
+export type Task = {
+  readonly label: string;
+  readonly into: Measured<unknown>;
+  run(): Promise<unknown>;
+};
 
 /** Runs each task `times` times, round-robin; a task that fails is not retried. */
-async function interleave(times: number, tasks: readonly Task[]): Promise<void> {
+export async function interleave(times: number, tasks: readonly Task[]): Promise<void> {
   for (let rep = 1; rep <= times; rep++) {
     for (const task of tasks) {
       if (task.into.error !== undefined || task.into.skipped !== undefined) continue;
@@ -62,7 +66,7 @@ async function interleave(times: number, tasks: readonly Task[]): Promise<void> 
   }
 }
 
-function measured<T>(skipped?: string): Measured<T> {
+export function measured<T>(skipped?: string): Measured<T> {
   return skipped === undefined ? { results: [] } : { results: [], skipped };
 }
 

@@ -110,20 +110,31 @@ export async function commandOutput(command: string, args: string[]): Promise<st
   }
 }
 
-function runDenoScenario<T>(file: string, args: string[]): Promise<T> {
-  return runJsonProcess<T>(Deno.execPath(), ["run", "-A", `${SCENARIOS_DIR}${file}`, ...args]);
+/** A scenario of `scenarios/` in a fresh Deno process. */
+export function runDenoScenario<T>(
+  file: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<T> {
+  return runJsonProcess<T>(Deno.execPath(), ["run", "-A", `${SCENARIOS_DIR}${file}`, ...args], env);
 }
 
-async function runJsonProcess<T>(command: string, args: string[]): Promise<T> {
+/** Runs `command` (with `env` added to this process's) and parses the last line it prints. */
+export async function runJsonProcess<T>(
+  command: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<T> {
   const output = await new Deno.Command(command, {
     args,
+    ...(env ? { env } : {}),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
   const stdout = new TextDecoder().decode(output.stdout).trim();
   const stderr = new TextDecoder().decode(output.stderr).trim();
-  const name = args.find((arg) => /\.(ts|php)$/.test(arg))?.split("/").pop() ?? command;
+  const name = args.find((arg) => /\.(ts|php|mjs)$/.test(arg))?.split("/").pop() ?? command;
   if (!output.success) {
     throw new Error(`${name} exited with code ${output.code}: ${stderr || stdout}`);
   }

@@ -47,12 +47,16 @@ export async function openConnection(
     const { openDatabaseConnection } = await import("./drivers/sqlite/open_database_connection.ts");
     return await openDatabaseConnection(name, config, options);
   }
+  if (name === "redis") {
+    const { openRedisConnection } = await import("./drivers/redis/open_redis_connection.ts");
+    return await openRedisConnection(name, config, options);
+  }
   if (name === "sync") {
     throw new Error(
       "QUEUE_CONNECTION=sync runs jobs inside the dispatching process, so there is no queue to work: use database",
     );
   }
   throw new Error(
-    `Queue connection "${name}" is not supported yet: use database (QUEUE_CONNECTION=database)`,
+    `Queue connection "${name}" is not supported yet: use database or redis (QUEUE_CONNECTION=database)`,
   );
 }

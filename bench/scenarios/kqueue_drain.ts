@@ -3,14 +3,17 @@
  *
  * 1. A fresh SQLite file in a temp dir; the daemon starts on the empty queue
  *    (library API: openConnection + discoverJobs + Daemon) and goes idle.
- * 2. A separate producer process pushes N jobs in one transaction.
+ *    `--connection redis`: the queue is on the Redis that REDIS_HOST /
+ *    REDIS_PORT / REDIS_PREFIX name (the SQLite file only holds failed_jobs).
+ * 2. A separate producer process pushes N jobs in one transaction (Redis: one
+ *    `pushMany` call, one script).
  * 3. The clock runs from the first `job:started` (the first reservation) to the
- *    moment a second connection sees the jobs table empty: after the last
- *    `job:done` it polls `counts()` every POLL_MS, so the last acks' DELETE is
- *    inside the measurement.
+ *    moment a second connection sees the queue empty (SQLite: the jobs table;
+ *    Redis: the list + `:delayed` + `:reserved`): after the last `job:done` it
+ *    polls `counts()` every POLL_MS, so the last acks are inside the measurement.
  *
  * Usage: kqueue_drain.ts --job CLASS --jobs N --concurrency C
- *          [--isolated-concurrency I] [--rss-samples K]
+ *          [--connection database|redis] [--isolated-concurrency I] [--rss-samples K]
  * Prints one JSON line (see `DrainResult`).
  */
 import { parseArgs } from "node:util";
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     job: { type: "string" },
     jobs: { type: "string" },
     concurrency: { type: "string" },
+    connection: { type: "string", default: "database" },
     "isolated-concurrency": { type: "string" },
     "rss-samples": { type: "string", default: "0" },
   },
@@ -88,9 +92,17 @@ class DrainWatch {
   }
 }
 
-async function pushFromAnotherProcess(databasePath: string, job: string, jobs: number) {
+async function pushFromAnotherProcess(
+  connection: string,
+  databasePath: string,
+  job: string,
+  jobs: number,
+) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", PUSHER, "--database", databasePath, "--job", job, "--jobs", String(jobs)],
+    args: [
+      ...["run", "-A", PUSHER, "--connection", connection, "--database", databasePath],
+      ...["--job", job, "--jobs", String(jobs)],
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -122,9 +134,10 @@ await report(() =>
       ? undefined
       : Number(values["isolated-concurrency"]);
     const databasePath = `${dir}/queue.sqlite`;
+    const name = values.connection === "redis" ? "redis" : "database";
 
-    const connection = await openConnection({ name: "database", databasePath });
-    const observer = await openConnection({ name: "database", databasePath });
+    const connection = await openConnection({ name, databasePath });
+    const observer = await openConnection({ name, databasePath });
     const registry = await discoverJobs(BENCH_JOBS_DIR);
     if (!registry.get(jobName)) throw new Error(`no bench job named ${jobName}`);
     const daemon = new Daemon({
@@ -147,14 +160,14 @@ await report(() =>
       }
       const rssIdleMb = rssMb();
       const [push] = await withTimeout(
-        Promise.all([pushFromAnotherProcess(databasePath, jobName, jobs), watch.settled]),
+        Promise.all([pushFromAnotherProcess(name, databasePath, jobName, jobs), watch.settled]),
         DRAIN_TIMEOUT_MS,
         `drain of ${jobs} ${jobName} jobs did not finish (${watch.done} done, ${watch.failed} failed)`,
       );
       const emptyAt = await withTimeout(
         pollUntilEmpty(observer.driver, connection.defaultQueue),
         DRAIN_TIMEOUT_MS,
-        "the jobs table never became empty",
+        "the queue never became empty",
       );
       const rssAfterMb = rssMb();
       const heapUsedAfterMb = Deno.memoryUsage().heapUsed / 1024 / 1024;

@@ -3,7 +3,10 @@
  * the queue file in one transaction (so the daemon sees them all at once),
  * the way an app would dispatch them, through its own connection.
  *
- * Usage: push_jobs.ts --database FILE --job CLASS --jobs N
+ * Redis (`--connection redis`): one `pushMany`, i.e. one script call that
+ * RPUSHes every payload and its notify token; the server comes from REDIS_*.
+ *
+ * Usage: push_jobs.ts [--connection database|redis] --database FILE --job CLASS --jobs N
  * Prints {"pushed":N,"buildSeconds":…,"insertSeconds":…}.
  */
 import { parseArgs } from "node:util";
@@ -14,6 +17,7 @@ import { report } from "./scenario_io.ts";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
+    connection: { type: "string", default: "database" },
     database: { type: "string" },
     job: { type: "string" },
     jobs: { type: "string" },
@@ -26,7 +30,8 @@ await report(async () => {
   if (!values.database || Class === undefined || !Number.isInteger(count) || count < 1) {
     throw new TypeError("usage: push_jobs.ts --database FILE --job CLASS --jobs N");
   }
-  const connection = await openConnection({ name: "database", databasePath: values.database });
+  const name = values.connection === "redis" ? "redis" : "database";
+  const connection = await openConnection({ name, databasePath: values.database });
   try {
     const built = performance.now();
     const payloads = Array.from({ length: count }, () => prepareDispatch(Class, {}).payload);

@@ -15,10 +15,37 @@ export interface DatabaseConnectionConfig {
   readonly retryAfter: number;
 }
 
+/** Laravel 11's `database.redis` (`default` and `cache` connections) and `queue.connections.redis`. */
+export interface RedisConnectionConfig {
+  /** `REDIS_URL` (`redis://` or `rediss://` for TLS); its parts win over the variables below. */
+  readonly url: string | undefined;
+  /** `REDIS_HOST`. @default "127.0.0.1" */
+  readonly host: string;
+  /** `REDIS_PORT`. @default 6379 */
+  readonly port: number;
+  /** `REDIS_USERNAME` (ACL user). @default none */
+  readonly username: string | undefined;
+  /** `REDIS_PASSWORD`. @default none */
+  readonly password: string | undefined;
+  /** `REDIS_DB`: the queue's database index. @default 0 */
+  readonly database: number;
+  /** `REDIS_CACHE_DB`: the cache store's database index (maxExceptions counters). @default 1 */
+  readonly cacheDatabase: number;
+  /** `REDIS_PREFIX`, put before every key. @default `<slug of APP_NAME>_database_` */
+  readonly prefix: string;
+  /** `REDIS_QUEUE`. @default "default" */
+  readonly queue: string;
+  /** `REDIS_QUEUE_RETRY_AFTER`, seconds. @default 90 */
+  readonly retryAfter: number;
+}
+
 export interface QueueConfig {
   /** `QUEUE_CONNECTION`. @default "database" */
   readonly connection: string;
   readonly database: DatabaseConnectionConfig;
+  readonly redis: RedisConnectionConfig;
+  /** `CACHE_STORE` (Laravel 11; `CACHE_DRIVER` before): where maxExceptions counters live. @default "database" */
+  readonly cacheStore: string;
   /** The `failed_jobs` table. @default "failed_jobs" */
   readonly failedTable: string;
   /** `CACHE_PREFIX`. @default `<slug of APP_NAME>_cache_` */
@@ -46,9 +73,49 @@ export function readQueueConfig(env: EnvReader = denoEnv, cwd = Deno.cwd()): Que
       queue: env("DB_QUEUE") || "default",
       retryAfter: positiveNumber(env("DB_QUEUE_RETRY_AFTER"), "DB_QUEUE_RETRY_AFTER", 90),
     },
+    redis: readRedisConfig(env, appName),
+    cacheStore: env("CACHE_STORE") || env("CACHE_DRIVER") || "database",
     failedTable: "failed_jobs",
     cachePrefix: env("CACHE_PREFIX") ?? `${slug(appName)}_cache_`,
   };
+}
+
+function readRedisConfig(env: EnvReader, appName: string): RedisConnectionConfig {
+  return {
+    url: laravelEnv(env, "REDIS_URL") || undefined,
+    host: env("REDIS_HOST") || "127.0.0.1",
+    port: integerIn(env("REDIS_PORT"), "REDIS_PORT", 6379, 1, 65535),
+    username: laravelEnv(env, "REDIS_USERNAME") || undefined,
+    password: laravelEnv(env, "REDIS_PASSWORD") || undefined,
+    database: integerIn(env("REDIS_DB"), "REDIS_DB", 0, 0, 2 ** 31 - 1),
+    cacheDatabase: integerIn(env("REDIS_CACHE_DB"), "REDIS_CACHE_DB", 1, 0, 2 ** 31 - 1),
+    prefix: env("REDIS_PREFIX") ?? `${slug(appName)}_database_`,
+    queue: env("REDIS_QUEUE") || "default",
+    retryAfter: positiveNumber(env("REDIS_QUEUE_RETRY_AFTER"), "REDIS_QUEUE_RETRY_AFTER", 90),
+  };
+}
+
+/** Laravel's `env()` reads `null` / `(null)` as unset (its .env.example has `REDIS_PASSWORD=null`). */
+function laravelEnv(env: EnvReader, name: string): string | undefined {
+  const value = env(name);
+  return value === "null" || value === "(null)" ? undefined : value;
+}
+
+function integerIn(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new RangeError(
+      `${name}=${value} is not valid: it must be an integer from ${min} to ${max}`,
+    );
+  }
+  return n;
 }
 
 /** Laravel's `Str::slug($name, '_')` for plain ASCII names. */

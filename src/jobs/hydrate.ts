@@ -60,7 +60,8 @@ function checkPrimitive(value: PhpValue, current: unknown, where: string): void 
   if (
     value === null || (expected !== "string" && expected !== "number" && expected !== "boolean")
   ) return;
-  if (typeof value === expected) return;
+  const actual: string = typeof value;
+  if (actual === expected) return;
   const got = typeof value === "bigint"
     ? "an integer too large for a JavaScript number"
     : Array.isArray(value)

@@ -1,26 +1,37 @@
 /**
- * `failed_jobs` as Laravel's `database-uuids` provider reads it
- * (`DatabaseUuidFailedJobProvider`): `queue:failed`, `queue:forget`.
+ * `failed_jobs` as Laravel's `database-uuids` provider reads and writes it
+ * (`DatabaseUuidFailedJobProvider`): `queue:failed`, `queue:forget`, and
+ * `log` for drivers without a failed table of their own (Redis).
  */
 import type { StatementSync } from "node:sqlite";
-import type { FailedJobRecord, FailedJobStore } from "../driver.ts";
+import type {
+  FailedJobEntry,
+  FailedJobLogger,
+  FailedJobRecord,
+  FailedJobStore,
+} from "../driver.ts";
 import type { SqliteConnection } from "./connection.ts";
+import { failedAtText } from "./time.ts";
 import * as check from "./validate.ts";
 
 export interface SqliteFailedJobStoreOptions {
   /** @default "failed_jobs" */
   readonly table?: string;
+  /** The current time, for `failed_at`. Milliseconds since the epoch. @default () => Date.now() */
+  readonly clock?: () => number;
 }
 
 interface FailedJobStatements {
   readonly list: StatementSync;
   readonly find: StatementSync;
   readonly forget: StatementSync;
+  readonly upsert: StatementSync;
 }
 
-export class SqliteFailedJobStore implements FailedJobStore {
+export class SqliteFailedJobStore implements FailedJobStore, FailedJobLogger {
   readonly #connection: SqliteConnection;
   readonly #table: string;
+  readonly #clock: () => number;
   #prepared: FailedJobStatements | undefined;
 
   /** `connection` stays its opener's to close (e.g. `SqliteQueue.connection`). */
@@ -30,6 +41,35 @@ export class SqliteFailedJobStore implements FailedJobStore {
       "open failed jobs",
       "table",
       options.table ?? "failed_jobs",
+    );
+    this.#clock = check.requireFunction(
+      "open failed jobs",
+      "clock",
+      options.clock ?? (() => Date.now()),
+    );
+  }
+
+  /**
+   * Laravel's `DatabaseUuidFailedJobProvider::log`; a uuid already there (a
+   * retried job failing again) updates that row. `failed_at` is now, UTC.
+   */
+  async log(entry: FailedJobEntry): Promise<void> {
+    const action = "record a failed job";
+    if (entry === null || typeof entry !== "object") {
+      throw new TypeError(
+        `Cannot ${action} as 'entry' must be an object: current value is ${entry}`,
+      );
+    }
+    const row = {
+      uuid: check.requireNonEmptyString(action, "uuid", entry.uuid),
+      connection: check.requireNonEmptyString(action, "connection", entry.connection),
+      queue: check.requireNonEmptyString(action, "queue", entry.queue),
+      payload: check.requireString(action, "payload", entry.payload),
+      exception: check.requireString(action, "exception", entry.exception),
+    };
+    await this.#connection.write(
+      action,
+      () => this.#statements().upsert.run({ ...row, failedAt: failedAtText(this.#clock()) }),
     );
   }
 
@@ -70,6 +110,18 @@ export class SqliteFailedJobStore implements FailedJobStore {
       find: db.prepare(`SELECT * FROM ${table} WHERE uuid = :uuid LIMIT 1`),
       /** Bindings: uuid. Returns: run() → changes = 1 when the row existed, else 0. */
       forget: db.prepare(`DELETE FROM ${table} WHERE uuid = :uuid`),
+      /**
+       * The same upsert as `queue_statements.ts` `upsertFailedJob`.
+       * Bindings: uuid, connection, queue, payload, exception, failedAt (`Y-m-d H:i:s`).
+       * Returns: run() → changes = 1.
+       */
+      upsert: db.prepare(
+        `INSERT INTO ${table} (uuid, connection, queue, payload, exception, failed_at)
+         VALUES (:uuid, :connection, :queue, :payload, :exception, :failedAt)
+         ON CONFLICT (uuid) DO UPDATE SET connection = excluded.connection,
+           queue = excluded.queue, payload = excluded.payload,
+           exception = excluded.exception, failed_at = excluded.failed_at`,
+      ),
     };
   }
 }

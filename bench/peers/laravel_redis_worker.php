@@ -1,0 +1,169 @@
+<?php
+/**
+ * Peer for `deno task bench`: Laravel 8.83's own Illuminate\Queue\Worker::daemon()
+ * on the Redis queue (phpredis, `retry_after` 90, `block_for` null), booted
+ * from the Debian copy of the framework (no composer, no artisan), in the
+ * style of laravel_database_worker.php. Pushes N jobs with Queue::push (one
+ * EVAL each), then times daemon('redis', 'default', sleep 0, stop-when-empty)
+ * from call to return.
+ *
+ * Usage: php laravel_redis_worker.php <host> <port> <key prefix> <jobs> <noop|wait50>
+ * Prints one JSON line: {"jobs":N,"seconds":S,"pushSeconds":P,"remaining":R,"exceptions":E}
+ */
+
+namespace {
+    // First, so that the job classes below find their traits.
+    require_once '/usr/share/php/Illuminate/autoload.php';
+}
+
+namespace App\Jobs {
+    use Illuminate\Bus\Queueable;
+    use Illuminate\Contracts\Queue\ShouldQueue;
+    use Illuminate\Foundation\Bus\Dispatchable;
+    use Illuminate\Queue\InteractsWithQueue;
+    use Illuminate\Queue\SerializesModels;
+
+    /** A job that does nothing. */
+    class Noop implements ShouldQueue
+    {
+        use Dispatchable, InteractsWithQueue, Queueable, SerializesModels;
+
+        public function handle()
+        {
+        }
+    }
+
+    /** A job that waits 50 ms (the 50 ms scenario). */
+    class Wait50ms implements ShouldQueue
+    {
+        use Dispatchable, InteractsWithQueue, Queueable, SerializesModels;
+
+        public function handle()
+        {
+            usleep(50000);
+        }
+    }
+}
+
+namespace {
+    use Illuminate\Bus\Dispatcher as BusDispatcher;
+    use Illuminate\Config\Repository as Config;
+    use Illuminate\Container\Container;
+    use Illuminate\Contracts\Debug\ExceptionHandler;
+    use Illuminate\Events\Dispatcher as EventDispatcher;
+    use Illuminate\Queue\Connectors\RedisConnector;
+    use Illuminate\Queue\QueueManager;
+    use Illuminate\Queue\Worker;
+    use Illuminate\Queue\WorkerOptions;
+    use Illuminate\Redis\RedisManager;
+    use Illuminate\Support\Facades\Facade;
+    use Illuminate\Support\Facades\Queue;
+
+    /** Counts what the worker reports, and rethrows (a bench must not hide errors). */
+    final class CountingExceptionHandler implements ExceptionHandler
+    {
+        public int $reported = 0;
+
+        public function report(Throwable $e)
+        {
+            $this->reported++;
+            fwrite(STDERR, 'laravel peer: ' . get_class($e) . ': ' . $e->getMessage() . "\n");
+            throw $e;
+        }
+
+        public function shouldReport(Throwable $e)
+        {
+            return true;
+        }
+
+        public function render($request, Throwable $e)
+        {
+            throw $e;
+        }
+
+        public function renderForConsole($output, Throwable $e)
+        {
+            throw $e;
+        }
+    }
+
+    [$script, $host, $port, $prefix, $count, $kind] = array_pad($argv, 6, null);
+    $jobs = (int) $count;
+    if ($host === null || $prefix === null || $jobs < 1 || !in_array($kind, ['noop', 'wait50'], true)) {
+        fwrite(STDERR, "usage: php {$script} <host> <port> <key prefix> <jobs> <noop|wait50>\n");
+        exit(2);
+    }
+    if (!extension_loaded('redis')) {
+        fwrite(STDERR, "laravel peer: the phpredis extension is not loaded\n");
+        exit(2);
+    }
+
+    $app = new Container();
+    Container::setInstance($app);
+    Facade::setFacadeApplication($app);
+    $app->instance(\Illuminate\Contracts\Container\Container::class, $app);
+
+    $events = new EventDispatcher($app);
+    $app->instance('events', $events);
+    $app->instance(\Illuminate\Contracts\Events\Dispatcher::class, $events);
+    $app->instance('config', new Config([
+        'queue' => [
+            'default' => 'redis',
+            'connections' => [
+                // Laravel 8's config/queue.php 'redis' connection.
+                'redis' => [
+                    'driver' => 'redis',
+                    'connection' => 'default',
+                    'queue' => 'default',
+                    'retry_after' => 90,
+                    'block_for' => null,
+                    'after_commit' => false,
+                ],
+            ],
+        ],
+    ]));
+
+    // Laravel 8's config/database.php 'redis' section, phpredis client.
+    $redis = new RedisManager($app, 'phpredis', [
+        'client' => 'phpredis',
+        'options' => ['prefix' => $prefix],
+        'default' => ['host' => $host, 'password' => null, 'port' => (int) $port, 'database' => 0],
+    ]);
+    $app->instance('redis', $redis);
+
+    $app->singleton(\Illuminate\Contracts\Bus\Dispatcher::class, fn ($app) => new BusDispatcher($app));
+    $queue = new QueueManager($app);
+    $queue->addConnector('redis', fn () => new RedisConnector($redis));
+    $app->instance('queue', $queue);
+
+    $jobClass = $kind === 'noop' ? \App\Jobs\Noop::class : \App\Jobs\Wait50ms::class;
+    $pushStarted = hrtime(true);
+    for ($i = 0; $i < $jobs; $i++) {
+        Queue::push(new $jobClass());
+    }
+    $pushSeconds = (hrtime(true) - $pushStarted) / 1e9;
+
+    $handler = new CountingExceptionHandler();
+    $worker = new Worker($queue, $events, $handler, fn () => false);
+    $processed = 0;
+    $events->listen(\Illuminate\Queue\Events\JobProcessed::class, function () use (&$processed) {
+        $processed++;
+    });
+    // name, backoff, memory, timeout, sleep, maxTries, force, stopWhenEmpty, maxJobs, maxTime, rest
+    $options = new WorkerOptions('default', 0, 128, 60, 0, 1, false, true, 0, 0, 0);
+
+    $started = hrtime(true);
+    $worker->daemon('redis', 'default', $options);
+    $seconds = (hrtime(true) - $started) / 1e9;
+
+    // LLEN + ZCARD :delayed + ZCARD :reserved, as Laravel's size().
+    $remaining = (int) $queue->connection('redis')->size('default');
+    echo json_encode([
+        'jobs' => $processed,
+        'seconds' => $seconds,
+        'pushSeconds' => $pushSeconds,
+        'remaining' => $remaining,
+        'exceptions' => $handler->reported,
+    ]), "\n";
+    exit($processed === $jobs && $remaining === 0 ? 0 : 1);
+}

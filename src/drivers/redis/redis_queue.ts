@@ -1,0 +1,321 @@
+/**
+ * Laravel's Redis queue: the same keys, the same Lua semantics (push, the
+ * delayed/reserved migrations, pop with attempts + 1 through Redis' cjson,
+ * byte-exact ZREM, release of the reserved copy), so Laravel workers and
+ * KQueue share one queue. Differences, all towards throughput or safety:
+ * one script call reserves a batch across queues in priority order; acks of
+ * one event-loop turn share one call; the reserve script never drops a
+ * malformed payload; release/requeue/fail change nothing once the lease was
+ * lost; settles are replayed after a reconnect; waiting is one BLPOP over
+ * every queue's `:notify` list, with a reserve right behind it (the jobs it
+ * takes are handed out by the next `reserve`, or requeued by `close`).
+ */
+import type { PushOptions, QueueCounts, QueueDriver, ReservedJob } from "../driver.ts";
+import * as check from "../sqlite/validate.ts";
+import { availableAtSeconds } from "../sqlite/time.ts";
+import { AckBatcher } from "./ack_batcher.ts";
+import type { Redis } from "./ioredis.ts";
+import { withDeadline } from "./deadline.ts";
+import { type QueueKeys, queueKeys } from "./keys.ts";
+import { NotifyWaiter } from "./notify_waiter.ts";
+import type { StashedJob } from "./prefetch_stash.ts";
+import { RedisLink } from "./redis_link.ts";
+import { withRedisKeys } from "./redis_payload.ts";
+import {
+  checkFailure,
+  checkPush,
+  type RedisLostReservation,
+  type RedisQueueOptions,
+  type RedisQueueSettings,
+  resolveRedisQueueOptions,
+} from "./redis_queue_options.ts";
+import { reservationOf } from "./reservation.ts";
+import { Reserver } from "./reserver.ts";
+import { retryUntilSettled } from "./retry_settle.ts";
+import * as ops from "./queue_operations.ts";
+import { serverVersion } from "./server_info.ts";
+
+export class RedisQueue implements QueueDriver {
+  readonly connectionName: string;
+  /** Seconds. */
+  readonly retryAfter: number;
+  readonly prefix: string;
+  readonly #s: RedisQueueSettings;
+  readonly #commands: RedisLink;
+  readonly #blocking: RedisLink;
+  readonly #acks: AckBatcher;
+  readonly #waiter: NotifyWaiter;
+  readonly #reserver: Reserver;
+  readonly #keys = new Map<string, QueueKeys>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #fractionalTimeouts = true;
+  #lostReservations = 0;
+  #replays = 0;
+  #closing: Promise<void> | undefined;
+
+  /** Connects (two connections: commands, and one that blocks in waitForJobs). */
+  static async open(options: RedisQueueOptions): Promise<RedisQueue> {
+    const settings = resolveRedisQueueOptions(options);
+    const commands = new RedisLink(settings.endpoint, { name: "kqueue", maxRetriesPerRequest: 1 });
+    const blocking = new RedisLink(settings.endpoint, {
+      name: "kqueue-blocking",
+      maxRetriesPerRequest: null,
+    });
+    try {
+      await Promise.all([
+        commands.open(settings.connectTimeoutMs),
+        blocking.open(settings.connectTimeoutMs),
+      ]);
+      const queue = new RedisQueue(settings, commands, blocking);
+      queue.#fractionalTimeouts = (await serverVersion(commands))[0] >= 6;
+      return queue;
+    } catch (error) {
+      commands.close();
+      blocking.close();
+      throw error;
+    }
+  }
+
+  private constructor(settings: RedisQueueSettings, commands: RedisLink, blocking: RedisLink) {
+    this.#s = settings;
+    this.connectionName = settings.connectionName;
+    this.retryAfter = settings.retryAfter;
+    this.prefix = settings.prefix;
+    this.#commands = commands;
+    this.#blocking = blocking;
+    this.#acks = new AckBatcher(commands, () => this.#replays++);
+    this.#reserver = new Reserver({
+      settings,
+      keys: (queue) => this.keys(queue),
+      fail: (job, failure) => this.fail(job, failure),
+      putBack: (entry) => this.#putBack(entry),
+      track: (operation) => this.#track(operation),
+    });
+    this.#waiter = new NotifyWaiter({
+      blocking,
+      commands,
+      wakeKey: `${settings.prefix}kqueue:wake:${crypto.randomUUID()}`,
+      sliceMs: settings.blockSliceMs,
+      fractionalTimeouts: () => this.#fractionalTimeouts,
+      clock: settings.clock,
+      dueAt: (queues) => this.#reserver.dueAt(queues),
+      prefetch: (queues) => this.#reserver.prefetch(blocking, queues),
+    });
+  }
+
+  /**
+   * Counters for logs and tests. `lostReservations`: acks, releases, requeues
+   * and fails that found their reservation taken over. `replays`: settles
+   * KQueue sent again after they failed with the connection (ioredis itself
+   * resends what was in flight after a quick reconnect). `reconnects`: times
+   * the command connection came back.
+   */
+  get stats(): { lostReservations: number; replays: number; reconnects: number } {
+    return {
+      lostReservations: this.#lostReservations,
+      replays: this.#replays,
+      reconnects: this.#commands.reconnects,
+    };
+  }
+
+  /** The key names of a queue (`<prefix>queues:<name>` …). */
+  keys(queue: string): QueueKeys {
+    let keys = this.#keys.get(queue);
+    if (keys === undefined) this.#keys.set(queue, keys = queueKeys(this.prefix, queue));
+    return keys;
+  }
+
+  async push(queue: string, payload: string, options?: PushOptions): Promise<string> {
+    const [id] = await this.pushMany(queue, [payload], options);
+    return id as string;
+  }
+
+  /**
+   * Adds `id` and `attempts: 0` to each payload (see `withRedisKeys`); all in
+   * one call. No delay: Laravel's push (list + notify). A delay: Laravel's
+   * `later`, a plain ZADD to `:delayed` at now + delay, rounded up to the second.
+   * Returns the payloads' ids, in order.
+   */
+  async pushMany(
+    queue: string,
+    payloads: readonly string[],
+    options?: PushOptions,
+  ): Promise<string[]> {
+    const action = "push jobs";
+    const delay = checkPush(action, queue, payloads, options);
+    this.#requireOpen(action);
+    if (payloads.length === 0) return [];
+    const prepared = payloads.map(withRedisKeys);
+    const due = delay === 0 ? undefined : availableAtSeconds(this.#s.clock(), delay);
+    const texts = prepared.map((p) => p.text);
+    await this.#command(action, (c) => ops.pushPayloads(c, this.keys(queue), texts, due));
+    return prepared.map((p) => p.id);
+  }
+
+  /**
+   * One script call: for each queue in priority order, migrates due delayed
+   * jobs and expired leases, then pops (attempts + 1) until `limit` jobs are
+   * taken. In the order taken. Jobs a wait reserved ahead come first, with
+   * no round trip.
+   */
+  async reserve(queues: readonly string[], limit: number): Promise<ReservedJob[]> {
+    const action = "reserve jobs";
+    check.requireQueueNames(action, queues);
+    check.requirePositiveInteger(action, "limit", limit);
+    this.#requireOpen(action);
+    return await this.#command(action, () => this.#reserver.reserve(this.#commands, queues, limit));
+  }
+
+  /**
+   * Batched: every ack of one event-loop turn goes in one call. Resolves once
+   * Redis removed the reservation (or found it lost: see `onReservationLost`).
+   * A call cut off by a dropped connection is replayed after reconnecting.
+   */
+  async ack(job: ReservedJob): Promise<void> {
+    const reservation = reservationOf("acknowledge a job", job);
+    this.#requireOpen("acknowledge a job");
+    const removed = await this.#acks.add(reservation.keys.reserved, reservation.member);
+    if (!removed) this.#reportLost("ack", job);
+  }
+
+  /**
+   * Laravel's release: the reserved copy (attempts counted) goes to
+   * `:delayed`, due in `delaySeconds` (0: now; else rounded up to the
+   * second). Changes nothing when the reservation was lost.
+   */
+  async release(job: ReservedJob, delaySeconds = 0): Promise<void> {
+    const action = "release a job";
+    const reservation = reservationOf(action, job);
+    const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
+    this.#requireOpen(action);
+    const due = availableAtSeconds(this.#s.clock(), delay);
+    const released = await this.#settle(action, (c) => ops.releaseReservation(c, reservation, due));
+    if (!released) this.#reportLost("release", job);
+  }
+
+  /** Not the job's fault: the list copy goes back to the head of the list, attempt not counted. */
+  async requeue(job: ReservedJob): Promise<void> {
+    const action = "requeue a job";
+    const reservation = reservationOf(action, job);
+    this.#requireOpen(action);
+    const restored = await this.#settle(action, (c) => ops.requeueReservation(c, reservation));
+    if (!restored) this.#reportLost("requeue", job);
+  }
+
+  /**
+   * Deletes the job, then writes its failed_jobs row through the
+   * `failedJobLogger` with the LIST copy as payload (Laravel's behaviour) unless
+   * `failure.payload` is given. If that write fails, the reservation is put back
+   * (the job comes back after `retryAfter`) and the error is thrown. When the
+   * reservation was lost, writes nothing and resolves false.
+   */
+  async fail(
+    job: ReservedJob,
+    failure: { uuid: string; exception: string; payload?: string },
+  ): Promise<boolean> {
+    const action = "fail a job";
+    const reservation = reservationOf(action, job);
+    checkFailure(action, failure);
+    this.#requireOpen(action);
+    if (!await this.#settle(action, ops.failDeletion(reservation))) {
+      this.#reportLost("fail", job);
+      return false;
+    }
+    try {
+      await this.#s.failedJobLogger.log({
+        uuid: failure.uuid,
+        connection: this.connectionName,
+        queue: job.queue,
+        payload: failure.payload ?? job.rawPayload,
+        exception: failure.exception,
+      });
+    } catch (error) {
+      await this.#settle("restore a reservation", (c) => ops.restoreReservation(c, reservation))
+        .catch(() => {});
+      throw error;
+    }
+    return true;
+  }
+
+  /** One BLPOP over all the queues' `:notify` lists (see NotifyWaiter); never polls, never rejects. */
+  async waitForJobs(
+    queues: readonly string[],
+    maxWaitMs: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const action = "wait for jobs";
+    check.requireQueueNames(action, queues);
+    check.requireDuration(action, "maxWaitMs", maxWaitMs);
+    if (this.#closing || this.#reserver.hasStashed(queues)) return;
+    const notifyKeys = queues.map((queue) => this.keys(queue).notify);
+    await this.#waiter.wait(queues, notifyKeys, maxWaitMs, signal);
+  }
+
+  async counts(queue: string): Promise<QueueCounts> {
+    const action = "count jobs";
+    check.requireNonEmptyString(action, "queue", queue);
+    this.#requireOpen(action);
+    return await this.#command(action, (c) => ops.countJobs(c, this.keys(queue)));
+  }
+
+  /**
+   * Ends waits, requeues jobs reserved ahead, flushes acks and waits for
+   * unanswered settles (all within `closeTimeoutMs`), then closes both
+   * connections. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#waiter.close();
+      const deadline = performance.now() + this.#s.closeTimeoutMs;
+      await withDeadline(Promise.allSettled([...this.#inFlight]), deadline);
+      for (const entry of this.#reserver.takeStashed()) this.#putBack(entry);
+      await withDeadline(Promise.allSettled([this.#acks.drain(), ...this.#inFlight]), deadline);
+      this.#commands.close();
+      this.#blocking.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Requeues a job reserved ahead that will not be handed out (closing, or its lease ran low). */
+  #putBack(entry: StashedJob): void {
+    this.#settle("requeue a job", (c) => ops.requeueReservation(c, entry.reservation)).catch(() => {
+      // Still reserved: it comes back after retryAfter.
+    });
+  }
+
+  /** A command that fails fast (one reconnect attempt) with a one-line error. */
+  #command<T>(action: string, body: (client: Redis) => Promise<T>): Promise<T> {
+    const done = body(this.#commands.client).catch((error) => {
+      throw this.#commands.describe(error, action);
+    });
+    return this.#track(done);
+  }
+
+  /** A settle: replayed after reconnects until it is answered or the queue closes. */
+  #settle<T>(action: string, body: (client: Redis) => Promise<T>): Promise<T> {
+    const client = this.#commands.client;
+    return this.#track(
+      retryUntilSettled(this.#commands, action, () => body(client), () => this.#replays++),
+    );
+  }
+
+  #reportLost(operation: RedisLostReservation["operation"], job: ReservedJob): void {
+    this.#lostReservations++;
+    try {
+      this.#s.onReservationLost?.({ operation, job });
+    } catch {
+      // A logging hook must never break storage work.
+    }
+  }
+
+  #requireOpen(action: string): void {
+    if (this.#closing) throw new Error(`Cannot ${action} as the queue is closed`);
+  }
+
+  #track<T>(operation: Promise<T>): Promise<T> {
+    this.#inFlight.add(operation);
+    const forget = () => this.#inFlight.delete(operation);
+    operation.then(forget, forget);
+    return operation;
+  }
+}

@@ -1,0 +1,165 @@
+/** Options of `RedisQueue`, and their checks. */
+import type { FailedJobLogger, PushOptions, ReservedJob } from "../driver.ts";
+import * as check from "../sqlite/validate.ts";
+import type { RedisEndpoint } from "./redis_endpoint.ts";
+
+export interface RedisQueueOptions {
+  /** The Redis server. @default 127.0.0.1:6379, database 0, no TLS */
+  readonly endpoint?: Partial<RedisEndpoint>;
+  /**
+   * Put before every key, as the Laravel connection's `options.prefix`
+   * (`REDIS_PREFIX`; a stock Laravel app uses `laravel_database_`). @default ""
+   */
+  readonly prefix?: string;
+  /** Laravel's queue connection name, written to `failed_jobs.connection`. @default "redis" */
+  readonly connectionName?: string;
+  /** Laravel's `retry_after`: how long a reservation lasts. Seconds. @default 90 */
+  readonly retryAfter?: number;
+  /** Writes the `failed_jobs` rows (Laravel keeps Redis queues' failed jobs in the database). */
+  readonly failedJobLogger: FailedJobLogger;
+  /** The current time. Milliseconds since the epoch. @default () => Date.now() */
+  readonly clock?: () => number;
+  /** The most members one reserve moves from each `:delayed` / `:reserved` zset. @default 1000 */
+  readonly migrateBatchSize?: number;
+  /** Longest single BLPOP in `waitForJobs` (due times are re-read after each). Milliseconds. @default 1000 */
+  readonly blockSliceMs?: number;
+  /** How long `open` waits for the server. Milliseconds. @default 3000 */
+  readonly connectTimeoutMs?: number;
+  /** How long `close` waits for unanswered acks, releases and fails. Milliseconds. @default 10000 */
+  readonly closeTimeoutMs?: number;
+  /**
+   * Called when an ack, release, requeue or fail found the reservation gone
+   * (the lease expired and another worker has the job): nothing was changed.
+   * For logging; errors it throws are ignored. @default none
+   */
+  readonly onReservationLost?: (lost: RedisLostReservation) => void;
+  /**
+   * Called for a popped payload that Redis cannot count attempts on (a JSON
+   * object without a numeric `attempts`): the queue fails it itself (the
+   * runtime would run it; its retries could never be counted). For logging;
+   * `error` is set when its failed_jobs row could not be written (the job
+   * then comes back after `retryAfter`). @default none
+   */
+  readonly onInvalidPayload?: (invalid: InvalidPayload) => void;
+}
+
+export interface RedisLostReservation {
+  readonly operation: "ack" | "release" | "requeue" | "fail";
+  readonly job: ReservedJob;
+}
+
+export interface InvalidPayload {
+  readonly queue: string;
+  readonly payload: string;
+  readonly reason: string;
+  readonly error?: Error;
+}
+
+export interface RedisQueueSettings {
+  readonly endpoint: RedisEndpoint;
+  readonly prefix: string;
+  readonly connectionName: string;
+  readonly retryAfter: number;
+  readonly failedJobLogger: FailedJobLogger;
+  readonly clock: () => number;
+  readonly migrateBatchSize: number;
+  readonly blockSliceMs: number;
+  readonly connectTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  readonly onReservationLost: ((lost: RedisLostReservation) => void) | undefined;
+  readonly onInvalidPayload: ((invalid: InvalidPayload) => void) | undefined;
+}
+
+/** Applies defaults and checks every option up front (TypeError / RangeError). */
+export function resolveRedisQueueOptions(options: RedisQueueOptions): RedisQueueSettings {
+  const action = "open queue";
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot ${action} as 'options' must be an object: current value is ${options}`,
+    );
+  }
+  const {
+    endpoint = {},
+    prefix = "",
+    connectionName = "redis",
+    retryAfter = 90,
+    failedJobLogger,
+    clock = () => Date.now(),
+    migrateBatchSize = 1000,
+    blockSliceMs = 1000,
+    connectTimeoutMs = 3000,
+    closeTimeoutMs = 10_000,
+    onReservationLost,
+    onInvalidPayload,
+  } = options;
+  if (
+    failedJobLogger === null || typeof failedJobLogger !== "object" ||
+    typeof failedJobLogger.log !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as 'failedJobLogger' must be a FailedJobLogger (an object with log()): ` +
+        `current value is ${failedJobLogger === null ? "null" : typeof failedJobLogger}`,
+    );
+  }
+  const port = endpoint.port ?? 6379;
+  const db = endpoint.db ?? 0;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(
+      `Cannot ${action} as 'endpoint.port' must be a port number: current value is ${port}`,
+    );
+  }
+  if (!Number.isInteger(db) || db < 0) {
+    throw new RangeError(
+      `Cannot ${action} as 'endpoint.db' must be a database index: current value is ${db}`,
+    );
+  }
+  return {
+    endpoint: {
+      ...endpoint,
+      host: check.requireNonEmptyString(action, "endpoint.host", endpoint.host ?? "127.0.0.1"),
+      port,
+      db,
+      tls: endpoint.tls ?? false,
+    },
+    prefix: check.requireString(action, "prefix", prefix),
+    connectionName: check.requireNonEmptyString(action, "connectionName", connectionName),
+    retryAfter: check.requirePositiveNumber(action, "retryAfter", retryAfter),
+    failedJobLogger,
+    clock: check.requireFunction(action, "clock", clock),
+    migrateBatchSize: check.requirePositiveInteger(action, "migrateBatchSize", migrateBatchSize),
+    blockSliceMs: check.requirePositiveNumber(action, "blockSliceMs", blockSliceMs),
+    connectTimeoutMs: check.requirePositiveNumber(action, "connectTimeoutMs", connectTimeoutMs),
+    closeTimeoutMs: check.requireNonNegativeNumber(action, "closeTimeoutMs", closeTimeoutMs),
+    onReservationLost: onReservationLost === undefined
+      ? undefined
+      : check.requireFunction(action, "onReservationLost", onReservationLost),
+    onInvalidPayload: onInvalidPayload === undefined
+      ? undefined
+      : check.requireFunction(action, "onInvalidPayload", onInvalidPayload),
+  };
+}
+
+/** Checks push arguments; returns the delay in seconds. */
+export function checkPush(
+  action: string,
+  queue: unknown,
+  payloads: unknown,
+  options: PushOptions | undefined,
+): number {
+  check.requireNonEmptyString(action, "queue", queue);
+  if (!Array.isArray(payloads)) {
+    throw new TypeError(`Cannot ${action} as 'payloads' must be an array of strings`);
+  }
+  for (const payload of payloads) check.requireString(action, "payload", payload);
+  return check.requireNonNegativeNumber(action, "delay", options?.delay ?? 0);
+}
+
+/** Checks a fail call's failure record. */
+export function checkFailure(
+  action: string,
+  failure: { uuid: string; exception: string; payload?: string } | undefined,
+): void {
+  check.requireNonEmptyString(action, "uuid", failure?.uuid);
+  check.requireString(action, "exception", failure!.exception);
+  if (failure!.payload !== undefined) check.requireString(action, "payload", failure!.payload);
+}

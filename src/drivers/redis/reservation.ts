@@ -1,0 +1,116 @@
+/**
+ * A reserved Redis job's private handle, and decoding the reserve script's
+ * reply into `ReservedJob`s.
+ */
+import type { Buffer } from "node:buffer";
+import type { ReservedJob } from "../driver.ts";
+import type { Redis } from "./ioredis.ts";
+import type { QueueKeys } from "./keys.ts";
+import { RESERVE, RESERVE_ENTRIES_PER_JOB } from "./scripts/reserve.ts";
+
+/** `ReservedJob.handle` of a job this driver reserved. */
+export class Reservation {
+  constructor(
+    readonly keys: QueueKeys,
+    /** The exact `:reserved` member (the byte-exact ZREM needs these bytes). */
+    readonly member: Buffer,
+    /** The exact list copy (what requeue restores). */
+    readonly original: Buffer,
+    /** The member's score: unix seconds the lease expires. */
+    readonly reserveUntil: number,
+    /** The reserve script could not count attempts on it (moved unchanged). */
+    readonly malformed: boolean,
+  ) {}
+}
+
+export interface DecodedReservation {
+  readonly job: ReservedJob;
+  readonly reservation: Reservation;
+}
+
+export interface ReserveCall {
+  readonly queues: readonly QueueKeys[];
+  readonly limit: number;
+  /** Unix seconds. */
+  readonly now: number;
+  /** Seconds. */
+  readonly retryAfter: number;
+  readonly migrateBatchSize: number;
+}
+
+/** One reserve script call (see scripts/reserve.ts), decoded. */
+export async function runReserve(client: Redis, call: ReserveCall): Promise<ReserveResult> {
+  const reserveUntil = call.now + call.retryAfter;
+  const reply = await RESERVE.runBuffer(
+    client,
+    call.queues.flatMap((k) => [k.list, k.delayed, k.reserved, k.notify]),
+    [call.now, reserveUntil, call.limit, call.migrateBatchSize],
+  );
+  return decodeReserveReply(reply, call.queues, call.now, reserveUntil);
+}
+
+export interface ReserveResult {
+  readonly reserved: DecodedReservation[];
+  /** The lowest `:delayed`/`:reserved` score after the call (unix seconds), if any. */
+  readonly nextDue: number | undefined;
+}
+
+/**
+ * The script returns, per job: queue index, list copy, reserved copy (nil
+ * when malformed), id (nil when not a string), reserved attempts (nil when
+ * malformed); then the next due score (nil when none).
+ */
+export function decodeReserveReply(
+  reply: unknown,
+  queues: readonly QueueKeys[],
+  now: number,
+  reserveUntil: number,
+): ReserveResult {
+  if (!Array.isArray(reply) || reply.length % RESERVE_ENTRIES_PER_JOB !== 1) {
+    throw new Error(`Redis returned an unexpected reserve reply: ${String(reply).slice(0, 80)}`);
+  }
+  const out: DecodedReservation[] = [];
+  const jobEntries = reply.length - 1;
+  for (let i = 0; i < jobEntries; i += RESERVE_ENTRIES_PER_JOB) {
+    const keys = queues[reply[i] as number]!;
+    const original = reply[i + 1] as Buffer;
+    const copy = reply[i + 2] as Buffer | null;
+    const id = reply[i + 3] as Buffer | null;
+    const attempts = reply[i + 4] as Buffer | null;
+    const malformed = copy === null;
+    const reservation = new Reservation(
+      keys,
+      copy ?? original,
+      original,
+      reserveUntil,
+      malformed,
+    );
+    out.push({
+      reservation,
+      job: {
+        id: id === null ? "" : id.toString("utf8"),
+        queue: keys.queue,
+        rawPayload: original.toString("utf8"),
+        // A malformed member has no count of its own: this is its first known attempt.
+        attempts: attempts === null ? 1 : Number(attempts.toString("latin1")),
+        reservedAt: now,
+        handle: reservation,
+      },
+    });
+  }
+  const nextDue = reply[jobEntries] as Buffer | null;
+  return { reserved: out, nextDue: nextDue === null ? undefined : Number(nextDue.toString()) };
+}
+
+/** The handle of a job this driver reserved, or a TypeError naming the action. */
+export function reservationOf(action: string, job: ReservedJob): Reservation {
+  const handle = (job as { handle?: unknown } | null)?.handle;
+  if (!(handle instanceof Reservation)) {
+    throw new TypeError(
+      `Cannot ${action} as 'job' must be a job reserved by a RedisQueue: its handle is ${
+        handle === undefined ? "missing" : "foreign"
+      }`,
+    );
+  }
+  return handle;
+}

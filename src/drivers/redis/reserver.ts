@@ -1,0 +1,99 @@
+/**
+ * Reserving for the queue: the reserve script on the command connection,
+ * the reserve-ahead behind each waiting BLPOP on the blocking connection,
+ * and the stash that hands those jobs out first. Also remembers, per list of
+ * queues, the last limit (what a wait reserves ahead) and the next due score
+ * the last call saw (when the waiter must wake without a notify).
+ */
+import type { ReservedJob } from "../driver.ts";
+import { failInvalidPayloads, isUncountable } from "./invalid_payloads.ts";
+import type { QueueKeys } from "./keys.ts";
+import { PrefetchStash, type StashedJob } from "./prefetch_stash.ts";
+import type { RedisLink } from "./redis_link.ts";
+import type { RedisQueueSettings } from "./redis_queue_options.ts";
+import { runReserve } from "./reservation.ts";
+
+export interface ReserverDeps {
+  readonly settings: RedisQueueSettings;
+  readonly keys: (queue: string) => QueueKeys;
+  /** Fails a job (the queue's `fail`). */
+  readonly fail: (
+    job: ReservedJob,
+    failure: { uuid: string; exception: string },
+  ) => Promise<boolean>;
+  /** Requeues a stashed job that will not be handed out. */
+  readonly putBack: (entry: StashedJob) => void;
+  /** Lets `close()` wait for the operation. */
+  readonly track: <T>(operation: Promise<T>) => Promise<T>;
+}
+
+export class Reserver {
+  readonly #d: ReserverDeps;
+  readonly #stash = new PrefetchStash();
+  readonly #lastLimit = new Map<string, number>();
+  readonly #nextDue = new Map<string, number | undefined>();
+
+  constructor(deps: ReserverDeps) {
+    this.#d = deps;
+  }
+
+  /** Stashed jobs of `queues` first (no round trip), else one reserve call on `link`. */
+  async reserve(link: RedisLink, queues: readonly string[], limit: number): Promise<ReservedJob[]> {
+    if (this.#stash.size > 0) {
+      const now = Math.floor(this.#d.settings.clock() / 1000);
+      const retryAfter = this.#d.settings.retryAfter;
+      const { jobs, stale } = this.#stash.take(queues, limit, now, retryAfter / 2);
+      for (const entry of stale) this.#d.putBack(entry);
+      if (jobs.length > 0) return jobs.map((entry) => entry.job);
+    }
+    this.#lastLimit.set(listKey(queues), limit);
+    return (await this.#reserveOn(link, queues, limit)).map((entry) => entry.job);
+  }
+
+  /** The reserve behind a waiter's BLPOP, on `link`; true when it stashed jobs. */
+  prefetch(link: RedisLink, queues: readonly string[]): Promise<boolean> {
+    const limit = this.#lastLimit.get(listKey(queues)) ?? 1;
+    return this.#d.track(
+      this.#reserveOn(link, queues, limit).then((reserved) => {
+        this.#stash.add(reserved);
+        return reserved.length > 0;
+      }),
+    );
+  }
+
+  /** When a job of `queues` comes due with no notify, per the last call (ms since the epoch). */
+  dueAt(queues: readonly string[]): number | undefined {
+    const seconds = this.#nextDue.get(listKey(queues));
+    return seconds === undefined ? undefined : seconds * 1000;
+  }
+
+  hasStashed(queues: readonly string[]): boolean {
+    return this.#stash.has(queues);
+  }
+
+  /** Empties the stash (for `close()` to requeue). */
+  takeStashed(): StashedJob[] {
+    return this.#stash.takeAll();
+  }
+
+  /** Runs the reserve script; fails the payloads the runtime must not run. */
+  async #reserveOn(link: RedisLink, queues: readonly string[], limit: number) {
+    const s = this.#d.settings;
+    const { reserved, nextDue } = await runReserve(link.client, {
+      queues: queues.map(this.#d.keys),
+      limit,
+      now: Math.floor(s.clock() / 1000),
+      retryAfter: s.retryAfter,
+      migrateBatchSize: s.migrateBatchSize,
+    });
+    this.#nextDue.set(listKey(queues), nextDue);
+    const invalid = reserved.filter(isUncountable);
+    if (invalid.length === 0) return reserved;
+    this.#d.track(failInvalidPayloads(invalid, this.#d.fail, s));
+    return reserved.filter((r) => !invalid.includes(r));
+  }
+}
+
+function listKey(queues: readonly string[]): string {
+  return queues.join("\n");
+}
