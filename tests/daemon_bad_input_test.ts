@@ -139,3 +139,41 @@ Deno.test("daemon: a thrown plain object keeps its name and message; a BLOB payl
     await q.cleanup();
   }
 });
+
+Deno.test("daemon: --unknown-jobs=leave puts a job with no KQueue class back untouched, for another worker", async () => {
+  const q = await tempQueue();
+  try {
+    const text = JSON.stringify({
+      uuid: crypto.randomUUID(),
+      displayName: "App\\Jobs\\PhpOnly",
+      job: HANDLER,
+      data: { commandName: "App\\Jobs\\PhpOnly", command: 'O:16:"App\\Jobs\\PhpOnly":0:{}' },
+    });
+    await q.connection.driver.push("default", text);
+    const file = `${q.dir}/ok.txt`;
+    await dispatchTo(q, CountProbe, { file, n: 1 });
+    const before = Math.floor(Date.now() / 1000);
+    const daemon = await runToDrain(q.env(), [
+      "--unknown-jobs=leave",
+      "--unknown-delay=30",
+      "--stop-when-empty",
+    ]);
+    const requeued = daemon.events.find(isEvent("job:requeued"))!;
+    assert.match(
+      String(requeued.reason),
+      /no KQueue job is registered as App\\Jobs\\PhpOnly: left for another worker, due again in 30 s/,
+    );
+    assert.equal((await q.connection.failed.list()).length, 0, "not failed");
+    assert.deepEqual(await readLines(file), ["1"]);
+    const db = new (await import("node:sqlite")).DatabaseSync(q.databasePath);
+    const row = db.prepare("SELECT payload, attempts, reserved_at, available_at FROM jobs")
+      .get() as Record<string, unknown>;
+    db.close();
+    assert.equal(row.payload, text, "the payload untouched");
+    assert.equal(row.attempts, 0, "the attempt was not counted");
+    assert.equal(row.reserved_at, null);
+    assert.ok(Number(row.available_at) >= before + 30, "not due again for 30 s");
+  } finally {
+    await q.cleanup();
+  }
+});

@@ -1,6 +1,6 @@
 /**
  * Golden tests: KQueue's Redis driver against real Laravel traffic captured
- * in ../shared/laravel-fixtures (02, 04, 05, 10). The reserved copies are made
+ * in tests/fixtures/laravel (02, 04, 05, 10). The reserved copies are made
  * by the same Redis (7.0.15) cjson as in the capture, so they must match
  * Laravel's byte for byte.
  */

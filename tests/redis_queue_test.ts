@@ -190,6 +190,25 @@ Deno.test("redis queue: semantics", async (t) => {
     );
 
     await t.step(
+      "requeue with a delay parks the untouched list copy in :delayed until then",
+      async () => {
+        await reset();
+        clock.ms = 1_796_312_037_000;
+        await queue.push("default", job(1));
+        const [one] = await queue.reserve(["default"], 1);
+        await queue.requeue(one!, 30);
+        assert.equal(await raw.zcard("queues:default:reserved"), 0);
+        const parked = await raw.zrange("queues:default:delayed", 0, -1, "WITHSCORES");
+        assert.deepEqual(parked, [one!.rawPayload, "1796312067"], "the list copy, due in 30 s");
+        assert.deepEqual(await queue.reserve(["default"], 1), [], "not due yet");
+        clock.advance(30);
+        const [again] = await queue.reserve(["default"], 1);
+        assert.equal(again!.attempts, 1, "the attempt was not counted");
+        await queue.ack(again!);
+      },
+    );
+
+    await t.step(
       "fail writes failed_jobs with the list copy; false and nothing written when lost",
       async () => {
         await reset();

@@ -31,6 +31,9 @@ const COMMANDS: Record<string, string> = {
   --sleep=S                    Longest idle wait between checks for due jobs (default 3)
   --retry-after=S              Reservation lease (default DB_QUEUE_RETRY_AFTER, 90)
   --shutdown-timeout=S         On SIGTERM, seconds in-flight jobs get before kill + requeue (default 25)
+  --unknown-jobs=fail|leave    A job with no KQueue class: fail it (default), or leave it for
+                               another worker (a Laravel worker on the same queue)
+  --unknown-delay=S            Seconds a left job waits before it is due again (default 10)
   --store-timeout=S            Give up (exit 1) when the store stays unreachable this long (default 60)
   --stop-when-empty            Stop when no job is ready (delayed jobs ignored, as Laravel)
   --stop-when-drained          Stop when nothing is ready, delayed, reserved or running

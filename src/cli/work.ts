@@ -26,6 +26,8 @@ export const WORK_FLAGS = {
   "retry-after": { type: "string" },
   "shutdown-timeout": { type: "string" },
   "store-timeout": { type: "string" },
+  "unknown-jobs": { type: "string" },
+  "unknown-delay": { type: "string" },
   "stop-when-empty": { type: "boolean" },
   "stop-when-drained": { type: "boolean" },
   once: { type: "boolean" },
@@ -83,6 +85,8 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
     sleep: numberFlag(values, "sleep"),
     shutdownTimeout: numberFlag(values, "shutdown-timeout"),
     storeTimeout: numberFlag(values, "store-timeout"),
+    unknownJobs: unknownJobsFlag(values["unknown-jobs"]),
+    unknownJobDelay: numberFlag(values, "unknown-delay"),
     stopWhenEmpty: values["stop-when-empty"] === true,
     stopWhenDrained: values["stop-when-drained"] === true,
     once: values.once === true,
@@ -140,4 +144,10 @@ function watchParent(onGone: () => void): () => void {
   }, 1000);
   Deno.unrefTimer(timer);
   return () => clearInterval(timer);
+}
+
+function unknownJobsFlag(value: string | boolean | undefined): "fail" | "leave" | undefined {
+  if (value === undefined) return undefined;
+  if (value === "fail" || value === "leave") return value;
+  throw new CliError(`--unknown-jobs=${value} is not valid: use fail (the default) or leave`);
 }

@@ -71,9 +71,11 @@ export interface QueueDriver {
 
   /**
    * Puts the job back as it was before the reservation (attempt not counted):
-   * for shutdowns and for jobs the runtime refused to start.
+   * for shutdowns and for jobs the runtime refused to start. With
+   * `delaySeconds` > 0 it becomes available only then (a job left for
+   * another kind of worker, so it is not taken again at once).
    */
-  requeue(job: ReservedJob): Promise<void>;
+  requeue(job: ReservedJob, delaySeconds?: number): Promise<void>;
 
   /**
    * Final failure: delete the job and write its `failed_jobs` row (atomically

@@ -43,6 +43,7 @@ export async function processJob(ticket: Ticket, deps: ProcessorDeps): Promise<v
     entry?.name ?? payload.commandName ?? payload.displayName ?? payload.job,
   );
   if (!entry) {
+    if (deps.options.unknownJobs === "leave") return await leaveForAnotherWorker(ticket, deps);
     return await failWithoutRunning(ticket, deps, unknownJobError(payload, deps), payload);
   }
 
@@ -166,6 +167,19 @@ async function applyDecision(
   }
   await recordFailure(ticket, deps, decision.error, job.payload, durationMs);
   await callFailedHook(ticket, deps, decision.error, job.payload, job.entry, job.instance);
+}
+
+/** `--unknown-jobs=leave`: back untouched (attempt not counted), due again after a delay. */
+async function leaveForAnotherWorker(ticket: Ticket, deps: ProcessorDeps): Promise<void> {
+  ticket.settling = true;
+  const delay = deps.options.unknownJobDelay;
+  await deps.driver.requeue(ticket.reserved, delay);
+  deps.events.emit("job:requeued", {
+    job: ticket.ref!,
+    reason: `no KQueue job is registered as ${
+      ticket.ref!.name
+    }: left for another worker, due again in ${delay} s`,
+  });
 }
 
 /** Fails a job that never ran (bad payload, unknown class, out of attempts). */

@@ -38,6 +38,15 @@ export interface DaemonOptions {
   readonly once?: boolean;
   /** Seconds in-flight jobs get to finish on shutdown before children are killed and jobs requeued. @default 25 */
   readonly shutdownTimeout?: number;
+  /**
+   * A well-formed payload naming a class with no KQueue job: `fail` it (with
+   * the class named), or `leave` it for another kind of worker (a Laravel
+   * worker sharing the queue): put back untouched, due again after
+   * `unknownJobDelay`. @default "fail"
+   */
+  readonly unknownJobs?: "fail" | "leave";
+  /** Seconds a left job waits before any worker may take it again. @default 10 */
+  readonly unknownJobDelay?: number;
   /** Seconds the store may stay unreachable before the daemon gives up (exit 1). @default 60 */
   readonly storeTimeout?: number;
   /** Milliseconds of event-loop lag reported as blocked. @default 250 */
@@ -76,6 +85,8 @@ export function resolveDaemonOptions(
     once: false,
     shutdownTimeout: 25,
     storeTimeout: 60,
+    unknownJobs: "fail",
+    unknownJobDelay: 10,
     lagThresholdMs: 250,
     projectRoot: Deno.cwd(),
     ...stripUndefined(options),
@@ -92,6 +103,14 @@ export function resolveDaemonOptions(
   nonNegative("sleep", resolved.sleep);
   nonNegative("shutdownTimeout", resolved.shutdownTimeout);
   nonNegative("storeTimeout", resolved.storeTimeout);
+  nonNegative("unknownJobDelay", resolved.unknownJobDelay);
+  if (resolved.unknownJobs !== "fail" && resolved.unknownJobs !== "leave") {
+    throw new TypeError(
+      `Cannot start worker as 'unknownJobs' must be "fail" or "leave": current value is ${
+        JSON.stringify(resolved.unknownJobs)
+      }`,
+    );
+  }
   positiveInteger("lagThresholdMs", resolved.lagThresholdMs);
   if (
     resolved.queues.length === 0 || resolved.queues.some((q) => typeof q !== "string" || q === "")

@@ -55,9 +55,9 @@ export async function openQueue(
   return { queue, failed };
 }
 
-/** A Laravel fixture file from ../shared/laravel-fixtures. */
+/** A Laravel fixture file from tests/fixtures/laravel (captured from real Laravel 8.83). */
 export async function laravelFixture(name: string): Promise<Record<string, unknown>> {
-  const url = new URL(`../../../shared/laravel-fixtures/${name}`, import.meta.url);
+  const url = new URL(`../fixtures/laravel/${name}`, import.meta.url);
   return JSON.parse(await Deno.readTextFile(url));
 }
 

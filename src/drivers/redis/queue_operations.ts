@@ -9,7 +9,7 @@ import { kqueueKey, type QueueKeys } from "./keys.ts";
 import type { Reservation } from "./reservation.ts";
 import { COUNTS } from "./scripts/inspect.ts";
 import { PUSH } from "./scripts/push.ts";
-import { FAIL, RELEASE, REQUEUE } from "./scripts/settle.ts";
+import { FAIL, RELEASE, REQUEUE, REQUEUE_LATER } from "./scripts/settle.ts";
 
 /** How long a fail call's token lives (covers replays after a reconnect). Milliseconds. */
 const FAIL_TOKEN_TTL_MS = 10 * 60_000;
@@ -45,13 +45,20 @@ export async function releaseReservation(
   return await RELEASE.run(client, [delayed, reserved], [reservation.member, dueSecond]) === 1;
 }
 
-/** The list copy back to the head of the list, with a notify. True when it was still ours. */
+/**
+ * The list copy back to the head of the list, with a notify; or, with
+ * `dueSecond`, to `:delayed` until then. True when it was still ours.
+ */
 export async function requeueReservation(
   client: Redis,
   reservation: Reservation,
+  dueSecond?: number,
 ): Promise<boolean> {
-  const { reserved, list, notify } = reservation.keys;
+  const { reserved, list, notify, delayed } = reservation.keys;
   const args = [reservation.member, reservation.original];
+  if (dueSecond !== undefined) {
+    return await REQUEUE_LATER.run(client, [reserved, delayed], [...args, dueSecond]) === 1;
+  }
   return await REQUEUE.run(client, [reserved, list, notify], args) === 1;
 }
 

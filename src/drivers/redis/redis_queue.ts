@@ -193,12 +193,20 @@ export class RedisQueue implements QueueDriver {
     if (!released) this.#reportLost("release", job);
   }
 
-  /** Not the job's fault: the list copy goes back to the head of the list, attempt not counted. */
-  async requeue(job: ReservedJob): Promise<void> {
+  /**
+   * Not the job's fault: the list copy goes back to the head of the list (or,
+   * with a delay, to `:delayed`), attempt not counted.
+   */
+  async requeue(job: ReservedJob, delaySeconds = 0): Promise<void> {
     const action = "requeue a job";
     const reservation = reservationOf(action, job);
+    const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
     this.#requireOpen(action);
-    const restored = await this.#settle(action, (c) => ops.requeueReservation(c, reservation));
+    const due = delay > 0 ? availableAtSeconds(this.#s.clock(), delay) : undefined;
+    const restored = await this.#settle(
+      action,
+      (c) => ops.requeueReservation(c, reservation, due),
+    );
     if (!restored) this.#reportLost("requeue", job);
   }
 

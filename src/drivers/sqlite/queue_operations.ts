@@ -98,8 +98,9 @@ export function releaseJob(
 export function requeueJob(
   statements: QueueStatements,
   [id, reservedAt, attempts]: Reservation,
+  availableAt: number | null = null,
 ): boolean {
-  return statements.restoreReservation.run({ id, reservedAt, attempts }).changes === 1;
+  return statements.restoreReservation.run({ id, reservedAt, attempts, availableAt }).changes === 1;
 }
 
 export interface FailedJobInput {

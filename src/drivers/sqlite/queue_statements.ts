@@ -100,11 +100,13 @@ export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): Q
     /**
      * Undoes our reservation (a shutdown, a job we refused to start): same
      * row, so its FIFO position is kept, and the attempt is not counted.
-     * Bindings: id, reservedAt, attempts (of our reservation).
+     * Bindings: id, reservedAt, attempts (of our reservation); availableAt
+     * (unix seconds, or null to keep the row's own).
      * Returns: run() → changes = 1, or 0 when the reservation was lost.
      */
     restoreReservation: db.prepare(
-      `UPDATE ${jobs} SET reserved_at = NULL, attempts = attempts - 1
+      `UPDATE ${jobs} SET reserved_at = NULL, attempts = attempts - 1,
+         available_at = COALESCE(:availableAt, available_at)
        WHERE id = :id AND reserved_at = :reservedAt AND attempts = :attempts`,
     ),
 

@@ -19,6 +19,7 @@ import {
   type SqliteQueueOptions,
 } from "./sqlite_queue_options.ts";
 import * as check from "./validate.ts";
+import { availableAtSeconds } from "./time.ts";
 
 export class SqliteQueue implements QueueDriver {
   readonly connectionName: string;
@@ -170,11 +171,16 @@ export class SqliteQueue implements QueueDriver {
   }
 
   /** Not the job's fault: the same row goes back as before the reservation (attempt not counted). */
-  async requeue(job: ReservedJob): Promise<void> {
+  async requeue(job: ReservedJob, delaySeconds = 0): Promise<void> {
     const action = "requeue a job";
     const reservation = check.reservationOf(action, job);
+    const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
     this.#requireOpen(action);
-    const restored = await this.#write(action, () => sql.requeueJob(this.#statements, reservation));
+    const availableAt = delay > 0 ? availableAtSeconds(this.#settings.clock(), delay) : null;
+    const restored = await this.#write(
+      action,
+      () => sql.requeueJob(this.#statements, reservation, availableAt),
+    );
     this.#afterWrite("requeue", job, restored);
   }
 

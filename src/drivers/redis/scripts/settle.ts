@@ -68,6 +68,26 @@ return 0
 );
 
 /**
+ * Put a job back for later without counting the attempt (one left for
+ * another kind of worker): the list copy goes to `:delayed` at ARGV[3].
+ *
+ * KEYS[1] the `:reserved` zset; KEYS[2] the `:delayed` zset.
+ * ARGV[1] the reserved copy; ARGV[2] the list copy; ARGV[3] unix second it is due.
+ * Returns: 1 requeued, 0 the reservation was lost (nothing changed).
+ * Guarantees: atomic; idempotent.
+ */
+export const REQUEUE_LATER = new LuaScript(
+  "requeue_later",
+  `
+if redis.call('zrem', KEYS[1], ARGV[1]) == 1 then
+  redis.call('zadd', KEYS[2], ARGV[3], ARGV[2])
+  return 1
+end
+return 0
+`,
+);
+
+/**
  * Delete a job that failed for good (Laravel: `delete()` then the
  * failed_jobs row), remembering under a one-off token that this call removed
  * it, so a replay after a lost reply still answers 1 and the row gets written.
