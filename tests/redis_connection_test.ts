@@ -304,3 +304,40 @@ Deno.test("sqlite failed store: log() upserts by uuid, as Laravel's database-uui
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("redis connection: a Laravel database with failed_jobs but no jobs table is enough for the failed store", async () => {
+  const server = await RedisServer.start();
+  const dir = await Deno.makeTempDir({ prefix: "kqueue-redis-failed-only-" });
+  try {
+    const path = `${dir}/app.sqlite`;
+    // What Laravel 8's 2019_08_19_000000_create_failed_jobs_table migration makes (01-schema.json).
+    const db = new DatabaseSync(path);
+    db.exec(
+      `CREATE TABLE "failed_jobs" ("id" integer primary key autoincrement not null, "uuid" varchar not null, "connection" text not null, "queue" text not null, "payload" text not null, "exception" text not null, "failed_at" datetime not null default CURRENT_TIMESTAMP)`,
+    );
+    db.exec(`CREATE UNIQUE INDEX "failed_jobs_uuid_unique" on "failed_jobs" ("uuid")`);
+    db.close();
+    const env: Record<string, string> = {
+      REDIS_PORT: String(server.port),
+      REDIS_PREFIX: "",
+      DB_DATABASE: path,
+    };
+    const connection = await openConnection({ name: "redis", env: (name) => env[name] });
+    assert.equal(connection.name, "redis");
+    assert.deepEqual(await connection.failed.list(), []);
+    await connection.close();
+    const check = new DatabaseSync(path);
+    const tables = check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((
+      r,
+    ) => r.name);
+    check.close();
+    assert.deepEqual(
+      tables,
+      ["failed_jobs", "sqlite_sequence"],
+      "no jobs table was created in the app's database",
+    );
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

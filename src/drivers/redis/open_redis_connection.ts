@@ -26,6 +26,7 @@ export async function openRedisConnection(
     jobsTable: config.database.table,
     failedTable: config.failedTable,
     create: options.createTables ?? false,
+    requires: "failed-jobs", // a Laravel 8 app on Redis has failed_jobs but no jobs table
   });
   const clock = options.clock ? { clock: options.clock } : {};
   const failed = new SqliteFailedJobStore(sqlite, { table: config.failedTable, ...clock });

@@ -71,6 +71,12 @@ export interface OpenSqliteDatabaseOptions {
   readonly cacheTable?: string;
   /** Give up on a locked file after this long. Milliseconds. @default 30000 */
   readonly busyDeadlineMs?: number;
+  /**
+   * Which of Laravel's tables must exist: both for the database queue; only
+   * `failed_jobs` for a Redis queue's failed store (a Laravel 8 app on Redis
+   * has no `jobs` table). @default "queue"
+   */
+  readonly requires?: "queue" | "failed-jobs";
 }
 
 /**
@@ -122,7 +128,7 @@ export async function openSqliteDatabase(
       present = await readSchema();
     }
     // Checked before anything is written: a refused file is left exactly as it was.
-    requireQueueTables(path, db, present, tables);
+    requireQueueTables(path, db, present, tables, options.requires ?? "queue");
     // Several daemons race here at start-up: switching to WAL needs the lock briefly.
     await retry("switch to WAL", () => db.exec("PRAGMA journal_mode=WAL")).catch(rethrowAsOpen);
     db.exec("PRAGMA synchronous=NORMAL");
@@ -201,8 +207,10 @@ function requireQueueTables(
   db: DatabaseSync,
   present: Set<string>,
   tables: SqliteTableNames,
+  requires: "queue" | "failed-jobs",
 ): void {
-  const missing = (["jobs", "failedJobs"] as const).filter((key) => !present.has(tables[key]));
+  const required = requires === "queue" ? ["jobs", "failedJobs"] as const : ["failedJobs"] as const;
+  const missing = required.filter((key) => !present.has(tables[key]));
   if (missing.length > 0) {
     const names = missing.map((key) => `'${tables[key]}'`).join(" or ");
     const artisan = missing.map((key) => `php artisan ${ARTISAN_COMMAND[key]}`).join(" && ");
@@ -211,7 +219,7 @@ function requireQueueTables(
         `run ${artisan} && php artisan migrate, or deno task kqueue create-tables`,
     );
   }
-  for (const key of ["jobs", "failedJobs"] as const) {
+  for (const key of required) {
     // Bindings: table name. Returns: its column names (none when the table is missing).
     const columns = new Set(
       db.prepare("SELECT name FROM pragma_table_info(?)").all(tables[key]).map((row) =>
