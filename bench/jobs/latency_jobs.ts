@@ -13,9 +13,15 @@ export function epochMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** Start − push times (ms) of the BenchLatency jobs run in this process, in the order run. */
-export function latencySamples(): number[] {
-  const store = globalThis as unknown as Record<symbol, number[] | undefined>;
+/** One BenchLatency job run in this process: its push time and its handle() start (`epochMs`). */
+export interface LatencySample {
+  readonly pushedAt: number;
+  readonly startedAt: number;
+}
+
+/** The BenchLatency jobs run in this process, in the order run. */
+export function latencySamples(): LatencySample[] {
+  const store = globalThis as unknown as Record<symbol, LatencySample[] | undefined>;
   return store[SAMPLES] ??= [];
 }
 
@@ -25,6 +31,6 @@ export class BenchLatency extends KQueueJob {
   pushedAt = 0;
 
   override handle(): void {
-    latencySamples().push(epochMs() - this.pushedAt);
+    latencySamples().push({ pushedAt: this.pushedAt, startedAt: epochMs() });
   }
 }

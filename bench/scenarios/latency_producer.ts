@@ -6,7 +6,9 @@
  * the next slot.
  *
  * Usage: latency_producer.ts [--connection database|redis] --database FILE --jobs N --rate R
- * Prints {"pushed":N,"pushMsMedian":…,"lateSlots":…}.
+ *          [--stages]
+ * Prints {"pushed":N,"pushMsMedian":…,"lateSlots":…}; with --stages also, per
+ * job, `builtMs` (prepareDispatch done) and `pushedMs` (push resolved), after its push time.
  */
 import { parseArgs } from "node:util";
 import { closeConnections, openConnection, prepareDispatch } from "../../src/mod.ts";
@@ -20,6 +22,7 @@ const { values } = parseArgs({
     database: { type: "string" },
     jobs: { type: "string" },
     rate: { type: "string", default: "20" },
+    stages: { type: "boolean", default: false },
   },
 });
 
@@ -34,6 +37,7 @@ await report(async () => {
   try {
     const interval = 1000 / rate;
     const pushMs: number[] = [];
+    const builtMs: number[] = [];
     let lateSlots = 0;
     const start = performance.now();
     for (let i = 0; i < count; i++) {
@@ -42,11 +46,13 @@ await report(async () => {
       else lateSlots++;
       const pushedAt = epochMs();
       const { payload } = prepareDispatch(BenchLatency, { pushedAt });
+      builtMs.push(epochMs() - pushedAt);
       await connection.driver.push(connection.defaultQueue, payload);
       pushMs.push(epochMs() - pushedAt);
     }
+    const stages = values.stages ? { builtMs, pushedMs: [...pushMs] } : {};
     pushMs.sort((a, b) => a - b);
-    return { pushed: count, pushMsMedian: pushMs[Math.floor(count / 2)], lateSlots };
+    return { pushed: count, pushMsMedian: pushMs[Math.floor(count / 2)], lateSlots, ...stages };
   } finally {
     await connection.close();
     await closeConnections();

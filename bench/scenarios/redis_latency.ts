@@ -8,12 +8,14 @@
  * (cold scripts and code paths on both sides) are not counted.
  *
  * Usage: redis_latency.ts --jobs N --warmup W --rate R --concurrency C
- *          [--connection redis|database]
- * Prints {"jobs":N,"warmup":W,"samplesMs":[…],"producer":{…},"maxLagMs":…}.
+ *          [--connection redis|database] [--stages]
+ * Prints {"jobs":N,"warmup":W,"samplesMs":[…],"producer":{…},"maxLagMs":…};
+ * --stages adds where each job's wait went (see stage_marks.ts).
  */
 import { parseArgs } from "node:util";
 import { Daemon, discoverJobs, openConnection } from "../../src/mod.ts";
 import { latencySamples } from "../jobs/latency_jobs.ts";
+import { StageMarks } from "./stage_marks.ts";
 import { BENCH_JOBS_DIR, delay, inTempDir, REPO_ROOT, report, withTimeout } from "./scenario_io.ts";
 
 const IDLE_MS = 500;
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "10" },
     rate: { type: "string", default: "20" },
     concurrency: { type: "string", default: "100" },
+    stages: { type: "boolean", default: false },
   },
 });
 
@@ -36,6 +39,7 @@ async function produce(connection: string, databasePath: string, jobs: number, r
     args: [
       ...["run", "-A", PRODUCER, "--connection", connection, "--database", databasePath],
       ...["--jobs", String(jobs), "--rate", String(rate)],
+      ...(values.stages ? ["--stages"] : []),
     ],
     stdout: "piped",
     stderr: "piped",
@@ -54,6 +58,7 @@ await report(() =>
     const name = values.connection === "database" ? "database" : "redis";
     const databasePath = `${dir}/queue.sqlite`;
     const connection = await openConnection({ name, databasePath });
+    const marks = values.stages ? await StageMarks.install(connection.driver) : undefined;
     const registry = await discoverJobs(BENCH_JOBS_DIR);
     const daemon = new Daemon({
       driver: connection.driver,
@@ -71,6 +76,7 @@ await report(() =>
       if (++settled >= total) allSettled.resolve();
     };
     daemon.events.on("job:done", onSettled);
+    if (marks) daemon.events.on("job:started", () => marks.mark("started"));
     for (const event of ["job:failed", "job:released", "job:requeued"] as const) {
       daemon.events.on(event, () => (failed++, onSettled()));
     }
@@ -87,12 +93,14 @@ await report(() =>
       if (samples.length !== total) throw new Error(`${samples.length} samples for ${total} jobs`);
       daemon.stop("signal");
       const result = await running;
+      const counted = samples.slice(warmup);
       return {
         jobs,
         warmup,
-        samplesMs: samples.slice(warmup),
+        samplesMs: counted.map((s) => s.startedAt - s.pushedAt),
         producer,
         maxLagMs: result.maxLagMs,
+        ...(marks ? { stages: marks.breakdown(samples, producer, warmup) } : {}),
       };
     } finally {
       daemon.stop("forced");
