@@ -12,6 +12,7 @@
  *   QUEUE_CONNECTION         [database]
  *   DB_QUEUE [default], DB_QUEUE_RETRY_AFTER [90]
  *   REDIS_HOST [127.0.0.1], REDIS_PORT [6379], REDIS_PASSWORD, REDIS_DB [0], REDIS_CACHE_DB [1]
+ *   REDIS_URL                redis:// or rediss:// (TLS: phpredis trusts SSL_CERT_FILE); its parts win
  *   REDIS_PREFIX             [<slug(APP_NAME)>_database_], as Laravel 8's config/database.php
  *   REDIS_QUEUE [default], REDIS_QUEUE_RETRY_AFTER [90]
  *   CACHE_DRIVER [database] (table `cache`) or redis (connection `cache`)
@@ -80,12 +81,14 @@ $app->instance('config', new Repository([
                 'prefix' => harness_env('REDIS_PREFIX', Str::slug($appName, '_') . '_database_'),
             ],
             'default' => [
+                'url' => harness_env('REDIS_URL'),
                 'host' => harness_env('REDIS_HOST', '127.0.0.1'),
                 'password' => harness_env('REDIS_PASSWORD'),
                 'port' => (int) harness_env('REDIS_PORT', '6379'),
                 'database' => (int) harness_env('REDIS_DB', '0'),
             ],
             'cache' => [
+                'url' => harness_env('REDIS_URL'),
                 'host' => harness_env('REDIS_HOST', '127.0.0.1'),
                 'password' => harness_env('REDIS_PASSWORD'),
                 'port' => (int) harness_env('REDIS_PORT', '6379'),

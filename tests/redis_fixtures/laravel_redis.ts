@@ -3,6 +3,7 @@
  * private redis-server, failed jobs in one SQLite file migrated by Laravel's
  * own stubs. Reuses the harness's PHP scripts and TS job twins as they are.
  */
+import { DatabaseSync } from "node:sqlite";
 import { openConnection, type QueueConnection } from "../../src/mod.ts";
 import { DaemonProcess } from "../helpers/daemon_process.ts";
 import { runPhp, TS_JOBS } from "../laravel/harness.ts";
@@ -65,24 +66,24 @@ export class LaravelRedisQueue {
     return this.php("dispatch.php", job, JSON.stringify(args), ...flags);
   }
 
-  /** Laravel's `queue:work redis --once`. */
-  workOnce(): Promise<string> {
-    return this.php("work.php", "--once", "--connection=redis");
+  /** Laravel's `queue:work redis --once` (more flags: `--queue=emails`, …). */
+  workOnce(...flags: string[]): Promise<string> {
+    return this.php("work.php", "--once", "--connection=redis", ...flags);
+  }
+
+  /** The KQueue daemon on the same queue (`--json`); await its events or `finished()`. */
+  daemon(...args: string[]): DaemonProcess {
+    const env = { ...LaravelRedisQueue.baseEnv(this.server, this.dir), ...this.extraEnv.kqueue };
+    return new DaemonProcess(
+      ["work", "--json", "--connection=redis", "--jobs", TS_JOBS, "--sleep=1", ...args],
+      env,
+    );
   }
 
   /** The KQueue daemon on the same queue, until it exits; asserts exit code 0. */
   async drain(...args: string[]): Promise<DaemonProcess> {
-    const env = { ...LaravelRedisQueue.baseEnv(this.server, this.dir), ...this.extraEnv.kqueue };
     const stop = args.some((a) => a === "--once" || a.startsWith("--stop-when"));
-    const daemon = new DaemonProcess([
-      "work",
-      "--json",
-      "--connection=redis",
-      "--jobs",
-      TS_JOBS,
-      "--sleep=1",
-      ...(stop ? args : ["--stop-when-drained", ...args]),
-    ], env);
+    const daemon = this.daemon(...(stop ? args : ["--stop-when-drained", ...args]));
     const status = await daemon.finished(60_000);
     if (status.code !== 0) {
       throw new Error(`daemon exited ${status.code}:\n${daemon.stderr.join("\n")}`);
@@ -96,6 +97,16 @@ export class LaravelRedisQueue {
 
   async failed(): Promise<Record<string, string>[]> {
     return JSON.parse(await this.php("failed.php"));
+  }
+
+  /** Rows of the shared SQLite file (`failed_jobs`, `cache`), read with a separate handle. */
+  rows<T = Record<string, unknown>>(sql: string, ...params: (string | number)[]): T[] {
+    const db = new DatabaseSync(`${this.dir}/database.sqlite`);
+    try {
+      return db.prepare(sql).all(...params).map((row) => ({ ...row })) as T[];
+    } finally {
+      db.close();
+    }
   }
 
   async cleanup(): Promise<void> {

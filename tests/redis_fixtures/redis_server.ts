@@ -2,7 +2,8 @@
  * A private redis-server per test file: a free port (bound with port 0 and
  * released), its own temp dir, no persistence unless asked (AOF for the
  * restart test). Start and restart wait for the server's "Ready to accept
- * connections" line, not for time. Never touches the machine's 6379.
+ * connections" line, not for time. Never touches the machine's 6379. With
+ * `tls`, the port speaks TLS only (`--port 0 --tls-port <port>`).
  */
 import { Redis } from "../../src/drivers/redis/ioredis.ts";
 
@@ -11,6 +12,8 @@ export interface RedisServerOptions {
   readonly appendOnly?: boolean;
   /** More redis-server arguments (`--requirepass`, …). */
   readonly args?: readonly string[];
+  /** PEM files: serve TLS only on the port, client certificates not required. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
 export class RedisServer {
@@ -38,7 +41,7 @@ export class RedisServer {
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.#options.tls ? "rediss" : "redis"}://127.0.0.1:${this.port}`;
   }
 
   /** Env for a daemon or `openConnection` on this server. */
@@ -53,7 +56,16 @@ export class RedisServer {
 
   /** A plain client for inspecting keys (closed by stop()). */
   client(db = 0): Redis {
-    const client = new Redis({ host: "127.0.0.1", port: this.port, db, lazyConnect: false });
+    const tls = this.#options.tls
+      ? { tls: { ca: Deno.readTextFileSync(this.#options.tls.caFile) } }
+      : {};
+    const client = new Redis({
+      host: "127.0.0.1",
+      port: this.port,
+      db,
+      lazyConnect: false,
+      ...tls,
+    });
     client.on("error", () => {});
     this.#clients.push(client);
     return client;
@@ -89,12 +101,21 @@ export class RedisServer {
     const persistence = this.#options.appendOnly
       ? ["--appendonly", "yes", "--appendfsync", "always"]
       : ["--appendonly", "no"];
+    const tls = this.#options.tls;
+    const listen = tls
+      ? [
+        ...["--port", "0", "--tls-port", String(this.port), "--tls-auth-clients", "no"],
+        ...["--tls-cert-file", tls.certFile, "--tls-key-file", tls.keyFile],
+        ...["--tls-ca-cert-file", tls.caFile],
+      ]
+      : ["--port", String(this.port)];
     const command = new Deno.Command("redis-server", {
       args: [
-        "--port",
-        String(this.port),
+        ...listen,
         "--bind",
         "127.0.0.1",
+        // rediss://localhost may resolve to ::1 first (skipped where there is no IPv6).
+        ...(tls ? ["-::1"] : []),
         "--save",
         "",
         ...persistence,

@@ -8,7 +8,7 @@ import type { Redis } from "./ioredis.ts";
 import { kqueueKey, type QueueKeys } from "./keys.ts";
 import type { Reservation } from "./reservation.ts";
 import { COUNTS } from "./scripts/inspect.ts";
-import { PUSH } from "./scripts/push.ts";
+import { PUSH, PUSH_ONE } from "./scripts/push.ts";
 import { FAIL, RELEASE, REQUEUE, REQUEUE_LATER } from "./scripts/settle.ts";
 
 /** How long a fail call's token lives (covers replays after a reconnect). Milliseconds. */
@@ -25,7 +25,9 @@ export async function pushPayloads(
   texts: readonly string[],
   dueSecond: number | undefined,
 ): Promise<void> {
-  if (dueSecond === undefined) await PUSH.run(client, [keys.list, keys.notify], texts);
+  if (dueSecond === undefined && texts.length === 1) {
+    await PUSH_ONE.run(client, [keys.list, keys.notify], texts);
+  } else if (dueSecond === undefined) await PUSH.run(client, [keys.list, keys.notify], texts);
   else await client.zadd(keys.delayed, ...texts.flatMap((text) => [dueSecond, text]));
 }
 

@@ -23,3 +23,18 @@ return #ARGV
 `;
 
 export const PUSH = new LuaScript("push", PUSH_SOURCE);
+
+/**
+ * One payload: Laravel's `LuaScripts::push` itself, word for word (the
+ * common case at low load, where the loop above costs a visible ~15 µs).
+ *
+ * KEYS[1] the list; KEYS[2] its `:notify` list. ARGV[1] the payload.
+ * Returns: nothing. Guarantees: atomic.
+ */
+export const PUSH_ONE = new LuaScript(
+  "push_one",
+  `
+redis.call('rpush', KEYS[1], ARGV[1])
+redis.call('rpush', KEYS[2], 1)
+`,
+);
