@@ -12,37 +12,7 @@
  */
 
 namespace {
-    // First, so that the job classes below find their traits.
-    require_once '/usr/share/php/Illuminate/autoload.php';
-}
-
-namespace App\Jobs {
-    use Illuminate\Bus\Queueable;
-    use Illuminate\Contracts\Queue\ShouldQueue;
-    use Illuminate\Foundation\Bus\Dispatchable;
-    use Illuminate\Queue\InteractsWithQueue;
-    use Illuminate\Queue\SerializesModels;
-
-    /** A job that does nothing. */
-    class Noop implements ShouldQueue
-    {
-        use Dispatchable, InteractsWithQueue, Queueable, SerializesModels;
-
-        public function handle()
-        {
-        }
-    }
-
-    /** A job that waits 50 ms (the 50 ms scenario). */
-    class Wait50ms implements ShouldQueue
-    {
-        use Dispatchable, InteractsWithQueue, Queueable, SerializesModels;
-
-        public function handle()
-        {
-            usleep(50000);
-        }
-    }
+    require_once __DIR__ . '/peer_common.php';
 }
 
 namespace {
@@ -59,33 +29,6 @@ namespace {
     use Illuminate\Support\Facades\Facade;
     use Illuminate\Support\Facades\Queue;
 
-    /** Counts what the worker reports, and rethrows (a bench must not hide errors). */
-    final class CountingExceptionHandler implements ExceptionHandler
-    {
-        public int $reported = 0;
-
-        public function report(Throwable $e)
-        {
-            $this->reported++;
-            fwrite(STDERR, 'laravel peer: ' . get_class($e) . ': ' . $e->getMessage() . "\n");
-            throw $e;
-        }
-
-        public function shouldReport(Throwable $e)
-        {
-            return true;
-        }
-
-        public function render($request, Throwable $e)
-        {
-            throw $e;
-        }
-
-        public function renderForConsole($output, Throwable $e)
-        {
-            throw $e;
-        }
-    }
 
     [$script, $host, $port, $prefix, $count, $kind] = array_pad($argv, 6, null);
     $jobs = (int) $count;

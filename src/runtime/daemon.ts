@@ -16,6 +16,7 @@ import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdo
 import { type DaemonOptions, resolveDaemonOptions, type ResolvedDaemonOptions } from "./options.ts";
 import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 import { Semaphore, Slots } from "./slots.ts";
+import { catchStrayErrors } from "./stray_errors.ts";
 import { abortableDelay, DrainWaiter, nextTurn } from "./waiting.ts";
 
 export interface DaemonResult {
@@ -105,7 +106,9 @@ export class Daemon {
     });
     const lag = startLagWatchdog(this.events, this.#deps.inline, o.lagThresholdMs);
     const timers = this.#startLimitTimers();
-    const removeCatchers = this.#catchStrayErrors();
+    const removeCatchers = catchStrayErrors((error) =>
+      this.events.emit("worker:uncaught", { error, inlineJobs: this.#deps.inline.runningRefs() })
+    );
     try {
       await this.#loop();
       await this.#shutdown();
@@ -254,32 +257,6 @@ export class Daemon {
     }
   }
 
-  /**
-   * An inline job's stray throw (in a timer) or unawaited rejection would end
-   * the process and every other job in it; report it instead, as Laravel's
-   * worker reports exceptions and goes on.
-   */
-  #catchStrayErrors(): () => void {
-    const report = (thrown: unknown) => {
-      const error = thrown instanceof Error ? thrown : new Error(describeThrown(thrown));
-      this.events.emit("worker:uncaught", { error, inlineJobs: this.#deps.inline.runningRefs() });
-    };
-    const onError = (event: ErrorEvent) => {
-      event.preventDefault();
-      report(event.error ?? event.message);
-    };
-    const onRejection = (event: PromiseRejectionEvent) => {
-      event.preventDefault();
-      report(event.reason);
-    };
-    globalThis.addEventListener("error", onError);
-    globalThis.addEventListener("unhandledrejection", onRejection);
-    return () => {
-      globalThis.removeEventListener("error", onError);
-      globalThis.removeEventListener("unhandledrejection", onRejection);
-    };
-  }
-
   /** `--max-time` and `--memory`, checked every second (a timer can't hold more than ~24.8 days). */
   #startLimitTimers(): ReturnType<typeof setTimeout>[] {
     const { maxTime, memory, clock } = this.#o;
@@ -315,14 +292,5 @@ export class Daemon {
       processed: result.processed,
     });
     return result;
-  }
-}
-
-function describeThrown(thrown: unknown): string {
-  if (typeof thrown === "string") return thrown;
-  try {
-    return `a non-Error value was thrown: ${JSON.stringify(thrown)}`;
-  } catch {
-    return `a non-Error value was thrown: ${String(thrown)}`;
   }
 }

@@ -5,10 +5,10 @@
  * or requeue: no job is dropped.
  */
 import { unixSeconds } from "../clock.ts";
-import { ChildCrashedError, formatException, PayloadError, serializeError } from "../errors.ts";
+import { ChildCrashedError } from "../errors.ts";
 import type { JobRef } from "../events.ts";
 import type { AttemptOutcome } from "../executor/outcome.ts";
-import { runFailedHookInline, runInline } from "../executor/inline_executor.ts";
+import { runInline } from "../executor/inline_executor.ts";
 import { hydrateJob } from "../jobs/hydrate.ts";
 import type { KQueueJob } from "../jobs/job.ts";
 import type { RegisteredJob } from "../jobs/registry.ts";
@@ -23,6 +23,14 @@ import {
   type ParsedPayload,
   parsePayload,
 } from "../payload/laravel_payload.ts";
+import { contextInfo, isolatedRequest } from "./attempt_requests.ts";
+import {
+  callFailedHook,
+  failWithoutRunning,
+  leaveForAnotherWorker,
+  recordFailure,
+  unknownJobError,
+} from "./job_failure.ts";
 import { type AttemptLimits, resolveLimits } from "./limits.ts";
 import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 
@@ -169,91 +177,6 @@ async function applyDecision(
   await callFailedHook(ticket, deps, decision.error, job.payload, job.entry, job.instance);
 }
 
-/** `--unknown-jobs=leave`: back untouched (attempt not counted), due again after a delay. */
-async function leaveForAnotherWorker(ticket: Ticket, deps: ProcessorDeps): Promise<void> {
-  ticket.settling = true;
-  const delay = deps.options.unknownJobDelay;
-  await deps.driver.requeue(ticket.reserved, delay);
-  deps.events.emit("job:requeued", {
-    job: ticket.ref!,
-    reason: `no KQueue job is registered as ${
-      ticket.ref!.name
-    }: left for another worker, due again in ${delay} s`,
-  });
-}
-
-/** Fails a job that never ran (bad payload, unknown class, out of attempts). */
-async function failWithoutRunning(
-  ticket: Ticket,
-  deps: ProcessorDeps,
-  error: Error,
-  payload: ParsedPayload | undefined,
-  entry?: RegisteredJob,
-): Promise<void> {
-  ticket.settling = true;
-  await recordFailure(ticket, deps, error, payload, 0);
-  if (entry && payload) await callFailedHook(ticket, deps, error, payload, entry, undefined);
-}
-
-async function recordFailure(
-  ticket: Ticket,
-  deps: ProcessorDeps,
-  error: Error,
-  payload: ParsedPayload | undefined,
-  durationMs: number,
-): Promise<void> {
-  const uuid = payload?.uuid ?? crypto.randomUUID(); // failed_jobs.uuid is NOT NULL UNIQUE
-  const written = await deps.driver.fail(ticket.reserved, {
-    uuid,
-    exception: formatException(error),
-  });
-  if (written === false) {
-    deps.events.emit("job:reservation-lost", { job: ticket.ref! });
-    return;
-  }
-  deps.events.emit("job:failed", { job: ticket.ref!, error, durationMs });
-}
-
-async function callFailedHook(
-  ticket: Ticket,
-  deps: ProcessorDeps,
-  error: Error,
-  payload: ParsedPayload,
-  entry: RegisteredJob,
-  instance: KQueueJob | undefined,
-): Promise<void> {
-  if (typeof entry.Class.prototype.failed !== "function") return;
-  let hookError: Error | undefined;
-  if (entry.config.isolated) {
-    const timeout = entry.config.timeout ?? deps.options.timeout;
-    const outcome = await deps.runIsolated(
-      {
-        ...isolatedRequest(ticket.ref!, entry, payload, timeout, "failed"),
-        error: serializeError(error),
-      },
-      {
-        projectRoot: deps.options.projectRoot,
-        signal: deps.forceSignal,
-        onOutput: (stream, line) =>
-          deps.events.emit("job:output", { job: ticket.ref!, stream, line }),
-      },
-    ).catch((thrown: Error) => ({ kind: "crashed", error: thrown }) as const);
-    if (outcome.kind !== "success") {
-      hookError = "error" in outcome ? outcome.error : new Error(outcome.kind);
-    }
-  } else {
-    try {
-      hookError = await runFailedHookInline(
-        instance ?? hydrateJob(entry.Class, payload.command, entry.name),
-        error,
-      );
-    } catch (hydrateError) {
-      hookError = hydrateError as Error;
-    }
-  }
-  if (hookError) deps.events.emit("job:failed-hook-error", { job: ticket.ref!, error: hookError });
-}
-
 async function countException(
   outcome: AttemptOutcome,
   payload: ParsedPayload,
@@ -270,52 +193,6 @@ function findJob(payload: ParsedPayload, deps: ProcessorDeps): RegisteredJob | u
   if (payload.job !== CALL_QUEUED_HANDLER) return undefined;
   return (payload.commandName ? deps.registry.get(payload.commandName) : undefined) ??
     (payload.displayName ? deps.registry.get(payload.displayName) : undefined);
-}
-
-function unknownJobError(payload: ParsedPayload, deps: ProcessorDeps): PayloadError {
-  const names = deps.registry.list().map((j) => j.name);
-  const known = names.length === 0
-    ? "none"
-    : names.slice(0, 8).join(", ") + (names.length > 8 ? `, … ${names.length - 8} more` : "");
-  if (payload.job !== CALL_QUEUED_HANDLER) {
-    return new PayloadError(
-      `Cannot run handler "${payload.job}": only ${CALL_QUEUED_HANDLER} payloads (class-based jobs) are supported`,
-    );
-  }
-  const name = payload.commandName ?? payload.displayName ?? "(no class name)";
-  return new PayloadError(
-    `No job named "${name}" is registered (registered: ${known}); add a KQueueJob class named ${name}, or with static laravel = "${name}", to the jobs folder`,
-  );
-}
-
-function isolatedRequest(
-  ref: JobRef,
-  entry: RegisteredJob,
-  payload: ParsedPayload,
-  timeout: number,
-  mode: "handle" | "failed",
-) {
-  return {
-    moduleUrl: entry.moduleUrl!,
-    exportName: entry.exportName!,
-    jobName: entry.name,
-    ...(payload.command !== undefined ? { command: payload.command } : {}),
-    ...contextInfo(ref),
-    timeoutMs: timeout * 1000,
-    ...(entry.config.memoryLimit !== undefined ? { memoryLimitMb: entry.config.memoryLimit } : {}),
-    permissions: entry.config.permissions,
-    mode,
-  };
-}
-
-function contextInfo(ref: JobRef) {
-  return {
-    attempt: ref.attempt,
-    jobId: ref.id,
-    uuid: ref.uuid,
-    queue: ref.queue,
-    connection: ref.connection,
-  };
 }
 
 function refOf(

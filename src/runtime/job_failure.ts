@@ -1,0 +1,114 @@
+/**
+ * The ways a job ends without a success: failed for good (the failed_jobs
+ * row, then `failed()` at most once), failed before it ran (bad payload,
+ * unknown class, out of attempts), or left for another kind of worker.
+ */
+import { formatException, PayloadError, serializeError } from "../errors.ts";
+import { runFailedHookInline } from "../executor/inline_executor.ts";
+import { hydrateJob } from "../jobs/hydrate.ts";
+import type { KQueueJob } from "../jobs/job.ts";
+import type { RegisteredJob } from "../jobs/registry.ts";
+import { CALL_QUEUED_HANDLER, type ParsedPayload } from "../payload/laravel_payload.ts";
+import { isolatedRequest } from "./attempt_requests.ts";
+import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
+
+/** `--unknown-jobs=leave`: back untouched (attempt not counted), due again after a delay. */
+export async function leaveForAnotherWorker(ticket: Ticket, deps: ProcessorDeps): Promise<void> {
+  ticket.settling = true;
+  const delay = deps.options.unknownJobDelay;
+  await deps.driver.requeue(ticket.reserved, delay);
+  deps.events.emit("job:requeued", {
+    job: ticket.ref!,
+    reason: `no KQueue job is registered as ${
+      ticket.ref!.name
+    }: left for another worker, due again in ${delay} s`,
+  });
+}
+
+/** Fails a job that never ran (bad payload, unknown class, out of attempts). */
+export async function failWithoutRunning(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  error: Error,
+  payload: ParsedPayload | undefined,
+  entry?: RegisteredJob,
+): Promise<void> {
+  ticket.settling = true;
+  await recordFailure(ticket, deps, error, payload, 0);
+  if (entry && payload) await callFailedHook(ticket, deps, error, payload, entry, undefined);
+}
+
+export async function recordFailure(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  error: Error,
+  payload: ParsedPayload | undefined,
+  durationMs: number,
+): Promise<void> {
+  const uuid = payload?.uuid ?? crypto.randomUUID(); // failed_jobs.uuid is NOT NULL UNIQUE
+  const written = await deps.driver.fail(ticket.reserved, {
+    uuid,
+    exception: formatException(error),
+  });
+  if (written === false) {
+    deps.events.emit("job:reservation-lost", { job: ticket.ref! });
+    return;
+  }
+  deps.events.emit("job:failed", { job: ticket.ref!, error, durationMs });
+}
+
+export async function callFailedHook(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  error: Error,
+  payload: ParsedPayload,
+  entry: RegisteredJob,
+  instance: KQueueJob | undefined,
+): Promise<void> {
+  if (typeof entry.Class.prototype.failed !== "function") return;
+  let hookError: Error | undefined;
+  if (entry.config.isolated) {
+    const timeout = entry.config.timeout ?? deps.options.timeout;
+    const outcome = await deps.runIsolated(
+      {
+        ...isolatedRequest(ticket.ref!, entry, payload, timeout, "failed"),
+        error: serializeError(error),
+      },
+      {
+        projectRoot: deps.options.projectRoot,
+        signal: deps.forceSignal,
+        onOutput: (stream, line) =>
+          deps.events.emit("job:output", { job: ticket.ref!, stream, line }),
+      },
+    ).catch((thrown: Error) => ({ kind: "crashed", error: thrown }) as const);
+    if (outcome.kind !== "success") {
+      hookError = "error" in outcome ? outcome.error : new Error(outcome.kind);
+    }
+  } else {
+    try {
+      hookError = await runFailedHookInline(
+        instance ?? hydrateJob(entry.Class, payload.command, entry.name),
+        error,
+      );
+    } catch (hydrateError) {
+      hookError = hydrateError as Error;
+    }
+  }
+  if (hookError) deps.events.emit("job:failed-hook-error", { job: ticket.ref!, error: hookError });
+}
+
+export function unknownJobError(payload: ParsedPayload, deps: ProcessorDeps): PayloadError {
+  const names = deps.registry.list().map((j) => j.name);
+  const known = names.length === 0
+    ? "none"
+    : names.slice(0, 8).join(", ") + (names.length > 8 ? `, … ${names.length - 8} more` : "");
+  if (payload.job !== CALL_QUEUED_HANDLER) {
+    return new PayloadError(
+      `Cannot run handler "${payload.job}": only ${CALL_QUEUED_HANDLER} payloads (class-based jobs) are supported`,
+    );
+  }
+  const name = payload.commandName ?? payload.displayName ?? "(no class name)";
+  return new PayloadError(
+    `No job named "${name}" is registered (registered: ${known}); add a KQueueJob class named ${name}, or with static laravel = "${name}", to the jobs folder`,
+  );
+}
