@@ -4,7 +4,13 @@
  * (QUEUE_CONNECTION, DB_DATABASE …) unless one was set with useConnection().
  */
 import { type DispatchOptions, type DispatchResult, type JobClass } from "./jobs/job.ts";
-import { extractJobData, isConfigField, readJobConfig } from "./jobs/job_config.ts";
+import {
+  extractJobData,
+  isConfigField,
+  type JobConfig,
+  readJobConfig,
+  retryUntilOf,
+} from "./jobs/job_config.ts";
 import { jobNameOf } from "./jobs/registry.ts";
 import { buildPayload, MAX_PAYLOAD_BYTES } from "./payload/laravel_payload.ts";
 import { serializeJobCommand } from "./payload/php_serialize.ts";
@@ -50,6 +56,29 @@ export interface PreparedDispatch {
   readonly connection?: string;
 }
 
+/** What dispatch learns once per class: its fields and its config (data can never change config). */
+interface ClassPlan {
+  readonly declared: ReadonlySet<string>;
+  readonly config: JobConfig;
+  readonly visibility: Record<string, "public" | "protected" | "private">;
+}
+
+const plans = new WeakMap<JobClass, ClassPlan>();
+
+function planOf(Class: JobClass, name: string): ClassPlan {
+  let plan = plans.get(Class);
+  if (!plan) {
+    const job = new Class();
+    plan = {
+      declared: new Set(Object.keys(job)),
+      config: readJobConfig(job, name),
+      visibility: { ...Class.phpVisibility },
+    };
+    plans.set(Class, plan);
+  }
+  return plan;
+}
+
 /** Builds the payload for a job of `Class` with `data` (validated: unknown fields and non-JSON values are refused). */
 export function prepareDispatch(
   Class: JobClass,
@@ -57,8 +86,7 @@ export function prepareDispatch(
   options: DispatchOptions = {},
 ): PreparedDispatch {
   const name = jobNameOf(Class);
-  const job = new Class();
-  const declared = new Set(Object.keys(job));
+  const { declared, config, visibility } = planOf(Class, name);
   for (const key of Object.keys(data)) {
     if (isConfigField(key)) {
       throw new TypeError(
@@ -73,11 +101,9 @@ export function prepareDispatch(
       );
     }
   }
-  Object.assign(job, data);
-  const config = readJobConfig(job, name);
-  const command = serializeJobCommand(name, extractJobData(job, name), {
-    ...Class.phpVisibility,
-  });
+  const job = Object.assign(new Class(), data);
+  const command = serializeJobCommand(name, extractJobData(job, name), visibility);
+  const retryUntil = retryUntilOf(job, name); // evaluated now, as Laravel does at dispatch
   const uuid = crypto.randomUUID();
   const payload = JSON.stringify(buildPayload({
     uuid,
@@ -88,7 +114,7 @@ export function prepareDispatch(
     failOnTimeout: config.failOnTimeout,
     ...(config.backoff !== undefined ? { backoff: config.backoff } : {}),
     ...(config.timeout !== undefined ? { timeout: config.timeout } : {}),
-    ...(config.retryUntil !== undefined ? { retryUntil: config.retryUntil } : {}),
+    ...(retryUntil !== undefined ? { retryUntil } : {}),
   }));
   if (payload.length > MAX_PAYLOAD_BYTES) {
     throw new RangeError(

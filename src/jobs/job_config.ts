@@ -125,6 +125,14 @@ function readBackoff(value: unknown, where: string): readonly number[] {
   return list.map((item, i) => nonNegativeNumber(item, `${where}[${i}]`));
 }
 
+/** The job's `retryUntil()` now, in unix seconds (undefined when it sets none). */
+export function retryUntilOf(job: KQueueJob, name: string): number | undefined {
+  const value = job.retryUntil();
+  return value === undefined || value === null
+    ? undefined
+    : readRetryUntil(value, `${name}.retryUntil()`);
+}
+
 function readRetryUntil(value: unknown, where: string): number {
   if (value instanceof Date) {
     const ms = value.getTime();

@@ -124,11 +124,15 @@ export class Daemon {
     const o = this.#o;
     let storeDownSince: number | undefined;
     let failures = 0;
+    let storeWoke = false;
     while (this.#stopReason === undefined) {
       // One turn of the event loop per reservation: timers, signals and the
       // watchdog keep running under load, and jobs that finish in the same turn
-      // free their slots together, so they are refilled by one batch.
-      await nextTurn();
+      // free their slots together, so they are refilled by one batch. Not when
+      // the store has just woken us: that wait was a turn, and a new job should
+      // start now (enqueue → start latency).
+      if (!storeWoke) await nextTurn();
+      storeWoke = false;
       if (this.#stopReason !== undefined) break;
       const limit = this.#reserveLimit();
       if (limit === 0) {
@@ -160,12 +164,13 @@ export class Daemon {
         this.stop("drained");
         break;
       }
-      await this.#waitForWork();
+      storeWoke = await this.#waitForWork();
     }
   }
 
   /** Waits for the store to have work, a slot to change (a release may be due soon), or stop. */
-  async #waitForWork(): Promise<void> {
+  /** Resolves true when the store ended the wait (new or due work), false for a slot change or stop. */
+  async #waitForWork(): Promise<boolean> {
     const wait = new AbortController();
     // A reason: the default DOMException builds a stack (~70 µs on every wake-up).
     const onStop = () => wait.abort(WAKE);
@@ -173,6 +178,7 @@ export class Daemon {
     void this.#slots.changed(wait.signal).then(() => wait.abort(WAKE));
     try {
       await this.#o.driver.waitForJobs(this.#o.queues, this.#o.sleep * 1000, wait.signal);
+      return !wait.signal.aborted;
     } finally {
       wait.abort(WAKE);
       this.#stopWake.signal.removeEventListener("abort", onStop);
