@@ -17,6 +17,7 @@ import { type DaemonOptions, resolveDaemonOptions, type ResolvedDaemonOptions } 
 import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 import { Semaphore, Slots } from "./slots.ts";
 import { catchStrayErrors } from "./stray_errors.ts";
+import { watchLimits } from "./limit_watch.ts";
 import { abortableDelay, DrainWaiter, nextTurn } from "./waiting.ts";
 
 export interface DaemonResult {
@@ -105,7 +106,16 @@ export class Daemon {
       isolatedConcurrency: o.isolatedConcurrency,
     });
     const lag = startLagWatchdog(this.events, this.#deps.inline, o.lagThresholdMs);
-    const timers = this.#startLimitTimers();
+    const stopWatchingLimits = watchLimits({
+      maxTime: o.maxTime,
+      memory: o.memory,
+      clock: o.clock,
+      onLimit: (reason, detail) => {
+        if (this.#stopReason !== undefined) return;
+        this.#stopDetail = detail;
+        this.stop(reason);
+      },
+    });
     const removeCatchers = catchStrayErrors((error) =>
       this.events.emit("worker:uncaught", { error, inlineJobs: this.#deps.inline.runningRefs() })
     );
@@ -114,7 +124,7 @@ export class Daemon {
       await this.#shutdown();
     } finally {
       lag.stop();
-      timers.forEach((timer) => clearInterval(timer));
+      stopWatchingLimits();
       removeCatchers();
     }
     return this.#result(lag);
@@ -261,26 +271,6 @@ export class Daemon {
           this.#drain.notify();
         });
     }
-  }
-
-  /** `--max-time` and `--memory`, checked every second (a timer can't hold more than ~24.8 days). */
-  #startLimitTimers(): ReturnType<typeof setTimeout>[] {
-    const { maxTime, memory, clock } = this.#o;
-    if (maxTime <= 0 && memory <= 0) return [];
-    const startedAt = clock();
-    const timer = setInterval(() => {
-      if (this.#stopReason !== undefined) return;
-      if (maxTime > 0 && clock() - startedAt >= maxTime * 1000) this.stop("max-time");
-      else if (memory > 0) {
-        const rssMb = Deno.memoryUsage().rss / 1024 / 1024;
-        if (rssMb >= memory) {
-          this.#stopDetail = `RSS ${Math.round(rssMb)} MB ≥ --memory ${memory} MB`;
-          this.stop("memory");
-        }
-      }
-    }, Math.min(1000, maxTime > 0 ? maxTime * 1000 : 1000));
-    Deno.unrefTimer(timer);
-    return [timer];
   }
 
   #result(lag: LagWatchdog): DaemonResult {
