@@ -16,21 +16,12 @@ import {
 } from "./laravel/harness.ts";
 import { AlwaysFails, FlakyJob, SendWelcomeEmail } from "./laravel/ts_jobs/laravel_jobs.ts";
 import { NightlyReport } from "./laravel/ts_jobs/kqueue_only_jobs.ts";
+import { EVERY_PHP_TYPE } from "./laravel/php_values.ts";
 
 const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
 
 /** The same values as the Laravel → KQueue test, from the TypeScript side. */
-const VALUES = {
-  email: "ada@example.test",
-  subject: 'Wélcome ✓ 😀 "quoted" ; } / \\ tab\tnewline\n',
-  count: -7,
-  ratio: 0.1,
-  vip: true,
-  nickname: null,
-  tags: ["new", "ünïcode", ""],
-  profile: { city: "Zürich", scores: [1, 2.5, -3], "10": "ten", nested: { deep: [true, null] } },
-  meta: { source: "kqueue" },
-};
+const VALUES = { ...EVERY_PHP_TYPE, meta: { source: "kqueue" } };
 const PUBLIC_FIELDS = Object.keys(VALUES);
 
 async function push(q: LaravelQueue, Class: JobClass, data = {}, queue = "default") {

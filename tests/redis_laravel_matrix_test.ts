@@ -9,23 +9,12 @@ import assert from "node:assert/strict";
 import { isEvent } from "./helpers/daemon_process.ts";
 import { laravelTest } from "./laravel/harness.ts";
 import { withLaravelRedis } from "./redis_fixtures/laravel_redis.ts";
+import { EVERY_PHP_TYPE, NON_PUBLIC } from "./laravel/php_values.ts";
 
 const P = "laravel_database_";
 
 /** A value of every PHP type, as Laravel's constructor gets it (JSON → named arguments). */
-const WELCOME = {
-  email: "ada@example.test",
-  subject: 'Wélcome ✓ 😀 "quoted" ; } / \\ tab\tnewline\n',
-  count: -7,
-  ratio: 0.1,
-  vip: true,
-  nickname: null,
-  tags: ["new", "ünïcode", ""],
-  profile: { city: "Zürich", scores: [1, 2.5, -3], "10": "ten", nested: { deep: [true, null] } },
-  meta: [],
-  locale: "fr",
-  secret: "s3cr3t ✓",
-};
+const WELCOME = { ...EVERY_PHP_TYPE, meta: [], ...NON_PUBLIC };
 
 laravelTest(
   "redis + Laravel → KQueue: dispatch() and Queue::push of every PHP type run with the same values",

@@ -10,23 +10,12 @@ import { isEvent } from "./helpers/daemon_process.ts";
 import { laravelTest, processedLines, untilUnixSecond } from "./laravel/harness.ts";
 import { AlwaysFails, SendWelcomeEmail } from "./laravel/ts_jobs/laravel_jobs.ts";
 import { type LaravelRedisQueue, withLaravelRedis } from "./redis_fixtures/laravel_redis.ts";
+import { EVERY_PHP_TYPE, NON_PUBLIC } from "./laravel/php_values.ts";
 
 const P = "laravel_database_";
 
 /** The values of the Laravel → KQueue tests, from the TypeScript side. */
-const VALUES = {
-  email: "ada@example.test",
-  subject: 'Wélcome ✓ 😀 "quoted" ; } / \\ tab\tnewline\n',
-  count: -7,
-  ratio: 0.1,
-  vip: true,
-  nickname: null,
-  tags: ["new", "ünïcode", ""],
-  profile: { city: "Zürich", scores: [1, 2.5, -3], "10": "ten", nested: { deep: [true, null] } },
-  meta: { source: "kqueue" },
-  locale: "fr",
-  secret: "s3cr3t ✓",
-};
+const VALUES = { ...EVERY_PHP_TYPE, meta: { source: "kqueue" }, ...NON_PUBLIC };
 
 async function push(
   q: LaravelRedisQueue,

@@ -23,8 +23,6 @@ namespace {
     use Illuminate\Events\Dispatcher as EventDispatcher;
     use Illuminate\Queue\Connectors\RedisConnector;
     use Illuminate\Queue\QueueManager;
-    use Illuminate\Queue\Worker;
-    use Illuminate\Queue\WorkerOptions;
     use Illuminate\Redis\RedisManager;
     use Illuminate\Support\Facades\Facade;
     use Illuminate\Support\Facades\Queue;
@@ -86,27 +84,6 @@ namespace {
     }
     $pushSeconds = (hrtime(true) - $pushStarted) / 1e9;
 
-    $handler = new CountingExceptionHandler();
-    $worker = new Worker($queue, $events, $handler, fn () => false);
-    $processed = 0;
-    $events->listen(\Illuminate\Queue\Events\JobProcessed::class, function () use (&$processed) {
-        $processed++;
-    });
-    // name, backoff, memory, timeout, sleep, maxTries, force, stopWhenEmpty, maxJobs, maxTime, rest
-    $options = new WorkerOptions('default', 0, 128, 60, 0, 1, false, true, 0, 0, 0);
-
-    $started = hrtime(true);
-    $worker->daemon('redis', 'default', $options);
-    $seconds = (hrtime(true) - $started) / 1e9;
-
     // LLEN + ZCARD :delayed + ZCARD :reserved, as Laravel's size().
-    $remaining = (int) $queue->connection('redis')->size('default');
-    echo json_encode([
-        'jobs' => $processed,
-        'seconds' => $seconds,
-        'pushSeconds' => $pushSeconds,
-        'remaining' => $remaining,
-        'exceptions' => $handler->reported,
-    ]), "\n";
-    exit($processed === $jobs && $remaining === 0 ? 0 : 1);
+    runWorkerPeer($queue, $events, 'redis', $jobs, $pushSeconds, fn () => $queue->connection('redis')->size('default'));
 }

@@ -69,4 +69,34 @@ namespace {
             throw $e;
         }
     }
+    /**
+     * Times Laravel's own Worker::daemon() on `$connection`/default (sleep 0,
+     * stop-when-empty, tries 1) from call to return, prints the peer's JSON
+     * line and exits 0 when every job ran and `$remaining()` is 0.
+     */
+    function runWorkerPeer($queue, $events, string $connection, int $jobs, float $pushSeconds, callable $remaining): void
+    {
+        $handler = new CountingExceptionHandler();
+        $worker = new \Illuminate\Queue\Worker($queue, $events, $handler, fn () => false);
+        $processed = 0;
+        $events->listen(\Illuminate\Queue\Events\JobProcessed::class, function () use (&$processed) {
+            $processed++;
+        });
+        // name, backoff, memory, timeout, sleep, maxTries, force, stopWhenEmpty, maxJobs, maxTime, rest
+        $options = new \Illuminate\Queue\WorkerOptions('default', 0, 128, 60, 0, 1, false, true, 0, 0, 0);
+
+        $started = hrtime(true);
+        $worker->daemon($connection, 'default', $options);
+        $seconds = (hrtime(true) - $started) / 1e9;
+
+        $left = (int) $remaining();
+        echo json_encode([
+            'jobs' => $processed,
+            'seconds' => $seconds,
+            'pushSeconds' => $pushSeconds,
+            'remaining' => $left,
+            'exceptions' => $handler->reported,
+        ]), "\n";
+        exit($processed === $jobs && $left === 0 ? 0 : 1);
+    }
 }

@@ -137,7 +137,12 @@ export async function runToDrain(
     ["work", "--json", "--jobs", FIXTURE_JOBS, "--stop-when-drained", "--sleep=1", ...extraArgs],
     env,
   );
-  const status = await daemon.finished(60_000);
+  return await exitedOk(daemon);
+}
+
+/** Waits for the daemon to exit; throws with its stderr unless it exited 0. */
+export async function exitedOk(daemon: DaemonProcess, timeoutMs = 60_000): Promise<DaemonProcess> {
+  const status = await daemon.finished(timeoutMs);
   if (status.code !== 0) {
     throw new Error(`daemon exited ${status.code}:\n${daemon.stderr.join("\n")}`);
   }

@@ -9,7 +9,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { openConnection, type QueueConnection } from "../../src/mod.ts";
-import { DaemonProcess } from "../helpers/daemon_process.ts";
+import { DaemonProcess, exitedOk } from "../helpers/daemon_process.ts";
 import { readRuns, type Run } from "./ts_jobs/_record.ts";
 
 export type { Run };
@@ -134,12 +134,7 @@ export class LaravelQueue {
   /** Runs the daemon until it exits (`--stop-when-drained` unless other stop flags are given). */
   async drain(...args: string[]): Promise<DaemonProcess> {
     const stop = args.some((a) => a === "--once" || a.startsWith("--stop-when"));
-    const daemon = this.daemon(...(stop ? args : ["--stop-when-drained", ...args]));
-    const status = await daemon.finished(60_000);
-    if (status.code !== 0) {
-      throw new Error(`daemon exited ${status.code}:\n${daemon.stderr.join("\n")}`);
-    }
-    return daemon;
+    return await exitedOk(this.daemon(...(stop ? args : ["--stop-when-drained", ...args])));
   }
 
   runs(): Promise<Run[]> {

@@ -5,7 +5,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { openConnection, type QueueConnection } from "../../src/mod.ts";
-import { DaemonProcess } from "../helpers/daemon_process.ts";
+import { DaemonProcess, exitedOk } from "../helpers/daemon_process.ts";
 import { runPhp, TS_JOBS } from "../laravel/harness.ts";
 import { readRuns, type Run } from "../laravel/ts_jobs/_record.ts";
 import { RedisServer } from "./redis_server.ts";
@@ -83,12 +83,7 @@ export class LaravelRedisQueue {
   /** The KQueue daemon on the same queue, until it exits; asserts exit code 0. */
   async drain(...args: string[]): Promise<DaemonProcess> {
     const stop = args.some((a) => a === "--once" || a.startsWith("--stop-when"));
-    const daemon = this.daemon(...(stop ? args : ["--stop-when-drained", ...args]));
-    const status = await daemon.finished(60_000);
-    if (status.code !== 0) {
-      throw new Error(`daemon exited ${status.code}:\n${daemon.stderr.join("\n")}`);
-    }
-    return daemon;
+    return await exitedOk(this.daemon(...(stop ? args : ["--stop-when-drained", ...args])));
   }
 
   runs(): Promise<Run[]> {
