@@ -116,13 +116,7 @@ export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): Q
      * Bindings: uuid, connection, queue, payload, exception, failedAt (`Y-m-d H:i:s`).
      * Returns: run() → changes = 1.
      */
-    upsertFailedJob: db.prepare(
-      `INSERT INTO ${failed} (uuid, connection, queue, payload, exception, failed_at)
-       VALUES (:uuid, :connection, :queue, :payload, :exception, :failedAt)
-       ON CONFLICT (uuid) DO UPDATE SET connection = excluded.connection,
-         queue = excluded.queue, payload = excluded.payload,
-         exception = excluded.exception, failed_at = excluded.failed_at`,
-    ),
+    upsertFailedJob: db.prepare(upsertFailedJobSql(failed)),
 
     /**
      * Bindings: queue, now.
@@ -155,4 +149,18 @@ export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): Q
      */
     dataVersion: db.prepare("PRAGMA data_version"),
   };
+}
+
+/**
+ * Laravel's `DatabaseUuidFailedJobProvider::log`; a uuid already there (a
+ * retried job failing again) updates that row instead of failing.
+ * Bindings: uuid, connection, queue, payload, exception, failedAt (`Y-m-d H:i:s`).
+ * Returns: run() → changes = 1. `table` is already quoted.
+ */
+export function upsertFailedJobSql(table: string): string {
+  return `INSERT INTO ${table} (uuid, connection, queue, payload, exception, failed_at)
+    VALUES (:uuid, :connection, :queue, :payload, :exception, :failedAt)
+    ON CONFLICT (uuid) DO UPDATE SET connection = excluded.connection,
+      queue = excluded.queue, payload = excluded.payload,
+      exception = excluded.exception, failed_at = excluded.failed_at`;
 }

@@ -12,6 +12,7 @@ import type {
 } from "../driver.ts";
 import type { SqliteConnection } from "./connection.ts";
 import { failedAtText } from "./time.ts";
+import { upsertFailedJobSql } from "./queue_statements.ts";
 import * as check from "./validate.ts";
 
 export interface SqliteFailedJobStoreOptions {
@@ -110,18 +111,8 @@ export class SqliteFailedJobStore implements FailedJobStore, FailedJobLogger {
       find: db.prepare(`SELECT * FROM ${table} WHERE uuid = :uuid LIMIT 1`),
       /** Bindings: uuid. Returns: run() → changes = 1 when the row existed, else 0. */
       forget: db.prepare(`DELETE FROM ${table} WHERE uuid = :uuid`),
-      /**
-       * The same upsert as `queue_statements.ts` `upsertFailedJob`.
-       * Bindings: uuid, connection, queue, payload, exception, failedAt (`Y-m-d H:i:s`).
-       * Returns: run() → changes = 1.
-       */
-      upsert: db.prepare(
-        `INSERT INTO ${table} (uuid, connection, queue, payload, exception, failed_at)
-         VALUES (:uuid, :connection, :queue, :payload, :exception, :failedAt)
-         ON CONFLICT (uuid) DO UPDATE SET connection = excluded.connection,
-           queue = excluded.queue, payload = excluded.payload,
-           exception = excluded.exception, failed_at = excluded.failed_at`,
-      ),
+      /** The queue's own failure upsert (see `upsertFailedJobSql`). */
+      upsert: db.prepare(upsertFailedJobSql(table)),
     };
   }
 }
