@@ -6,7 +6,8 @@ const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
 
 async function kqueue(args: string[], env: Record<string, string> = {}) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
+    // --quiet: on a cold cache Deno prints its own "Download …" lines, which are not KQueue's output.
+    args: ["run", "--quiet", "-A", CLI, ...args],
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
   }).output();
