@@ -7,6 +7,7 @@
  * machine's 6379), stopped at the end; BullMQ is installed with npm under the
  * temp dir on first use.
  */
+import { runStreamBench, streamRows, streamVerdicts } from "./rss_stream_bench.ts";
 import { loadAverage, machineFacts } from "./machine.ts";
 import {
   type BenchResults,
@@ -141,7 +142,7 @@ function tableRows(r: BenchResults): TableRow[] {
       target: "flat",
     },
     {
-      scenario: `daemon RSS: ${count(LONG_RSS_JOBS)} no-op jobs, concurrency 100 (1 run)`,
+      scenario: `daemon RSS: a backlog of ${count(LONG_RSS_JOBS)} no-op jobs, c=100 (1 run)`,
       kqueue: rssCell(r.longRss, true),
       peer: "",
       ratio: "",
@@ -234,13 +235,24 @@ try {
     bullmq,
     laravelSkipped: await laravelRedisUnavailable(),
   });
+  const streamResults = await runStreamBench(redis);
   const bullmqVersion = "skipped" in bullmq ? "" : bullmq.version;
   console.log("");
-  console.log(renderTable([...tableRows(results), ...redisRows(redisResults, bullmqVersion)]));
+  console.log(renderTable([
+    ...tableRows(results),
+    ...streamRows(streamResults),
+    ...redisRows(redisResults, bullmqVersion),
+  ]));
   console.log("");
   for (const line of [...notes(results), ...redisNotes(redisResults)]) console.log(line);
   console.log("");
-  for (const line of [...verdicts(results), ...redisVerdicts(redisResults)]) console.log(line);
+  for (
+    const line of [
+      ...verdicts(results),
+      ...streamVerdicts(streamResults),
+      ...redisVerdicts(redisResults),
+    ]
+  ) console.log(line);
   console.log("");
   console.log(
     `bench took ${

@@ -111,15 +111,17 @@ export async function commandOutput(command: string, args: string[]): Promise<st
 }
 
 /** The V8 flag `deno task kqueue` runs the daemon with (see deno.json): measured as users run it. */
-const DAEMON_V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
+const DAEMON_V8_FLAGS = "--max-semi-space-size=4";
 
 /** A scenario of `scenarios/` in a fresh Deno process. */
 export function runDenoScenario<T>(
   file: string,
   args: string[],
   env?: Record<string, string>,
+  extraV8Flags: readonly string[] = [],
 ): Promise<T> {
-  const run = ["run", "-A", DAEMON_V8_FLAGS, `${SCENARIOS_DIR}${file}`, ...args];
+  const v8 = [DAEMON_V8_FLAGS, ...extraV8Flags].join(",");
+  const run = ["run", "-A", `--v8-flags=${v8}`, `${SCENARIOS_DIR}${file}`, ...args];
   return runJsonProcess<T>(Deno.execPath(), run, env);
 }
 
