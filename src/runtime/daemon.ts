@@ -3,7 +3,9 @@
  * batches sized to the free slots, waiting on the store (never busy-polling)
  * when there is nothing to do, and stopping cleanly: stop reserving, let
  * in-flight jobs finish up to a deadline, then kill children and requeue
- * whatever is left. A second stop() forces.
+ * whatever is left. A second stop() forces. With leases on, every
+ * reservation is kept alive by the lease supervisor from the moment it is
+ * reserved until it is settled or put back, whatever runs the job.
  */
 import { systemClock } from "../clock.ts";
 import type { ReservedJob } from "../drivers/driver.ts";
@@ -13,6 +15,9 @@ import { resolvePermissions } from "../executor/permission_flags.ts";
 import { runIsolated } from "../executor/subprocess_executor.ts";
 import { processJob } from "./job_processor.ts";
 import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdog.ts";
+import { LeaseKeeper } from "./lease_keeper.ts";
+import type { LeaseTiming } from "./lease_protocol.ts";
+import { resolveLeaseTiming } from "./lease_settings.ts";
 import { type DaemonOptions, resolveDaemonOptions, type ResolvedDaemonOptions } from "./options.ts";
 import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 import { Semaphore, Slots } from "./slots.ts";
@@ -43,6 +48,9 @@ export class Daemon {
   readonly #drain = new DrainWaiter();
   readonly #stopWake = new AbortController();
   readonly #force = new AbortController();
+  /** Undefined: lease extension off. */
+  readonly #leaseTiming: LeaseTiming | undefined;
+  #leases: LeaseKeeper | undefined;
   #stopReason: StopReason | undefined;
   #stopDetail: string | undefined;
   #started = 0;
@@ -53,6 +61,7 @@ export class Daemon {
   constructor(options: DaemonOptions) {
     this.events = options.events ?? new EventBus();
     this.#o = resolveDaemonOptions(options, this.events, options.clock ?? systemClock);
+    this.#leaseTiming = resolveLeaseTiming(this.#o, this.#o.driver, this.#o.registry);
     // A bad declaration fails at start-up, not on the job's first attempt.
     for (const job of this.#o.registry.list()) {
       if (job.config.isolated) {
@@ -99,11 +108,23 @@ export class Daemon {
 
   async #runOnce(): Promise<DaemonResult> {
     const o = this.#o;
+    const leases = await this.#startLeases();
+    const timing = this.#leaseTiming;
     this.events.emit("worker:started", {
       connection: o.driver.connectionName,
       queues: o.queues,
       concurrency: o.concurrency,
       isolatedConcurrency: o.isolatedConcurrency,
+      ...(leases && timing
+        ? {
+          lease: {
+            seconds: timing.leaseSeconds,
+            renewSeconds: timing.renewMs / 1000,
+            livenessLimitSeconds: timing.livenessMs / 1000,
+            supervisorStartMs: leases.startMs,
+          },
+        }
+        : {}),
     });
     const lag = startLagWatchdog(this.events, this.#deps.inline, o.lagThresholdMs);
     const stopWatchingLimits = watchLimits({
@@ -126,8 +147,23 @@ export class Daemon {
       lag.stop();
       stopWatchingLimits();
       removeCatchers();
+      await leases?.stop();
     }
     return this.#result(lag);
+  }
+
+  /** Reservations last the lease from now on; the supervisor Worker keeps them alive. */
+  async #startLeases(): Promise<LeaseKeeper | undefined> {
+    const support = this.#o.driver.leases;
+    if (!this.#leaseTiming || !support) return undefined;
+    support.useLease(this.#leaseTiming.leaseSeconds);
+    try {
+      this.#leases = await LeaseKeeper.start(support, this.#leaseTiming, this.events);
+    } catch (error) {
+      support.useLease(0);
+      throw new Error(`Cannot start worker as ${(error as Error).message}`, { cause: error });
+    }
+    return this.#leases;
   }
 
   async #loop(): Promise<void> {
@@ -161,6 +197,7 @@ export class Daemon {
         await abortableDelay(Math.min(5000, 50 * 2 ** failures++), this.#stopWake.signal);
         continue;
       }
+      this.#leases?.hold(jobs);
       for (const job of jobs) this.#start(job);
       if (jobs.length > 0) {
         if (o.once) this.stop("once");
@@ -214,6 +251,7 @@ export class Daemon {
         this.events.emit("store:error", { operation: "settle", error: error as Error });
       })
       .finally(() => {
+        this.#leases?.drop(reserved);
         this.#tickets.delete(ticket);
         this.#processed++;
         this.#slots.give();
@@ -267,6 +305,7 @@ export class Daemon {
         .then(() => this.events.emit("job:requeued", { job: ticket.ref!, reason }))
         .catch((error) => this.events.emit("store:error", { operation: "requeue", error }))
         .finally(() => {
+          this.#leases?.drop(ticket.reserved);
           this.#tickets.delete(ticket);
           this.#drain.notify();
         });
