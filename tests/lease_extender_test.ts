@@ -57,7 +57,7 @@ Deno.test("lease extender (sqlite): extends reserved_at, the identity follows, a
   }
 });
 
-Deno.test("lease extender (redis): raises the :reserved score, never re-adds a settled or migrated member", async () => {
+Deno.test("lease extender (redis): raises the :reserved score (replayed after a reconnect), never re-adds a settled or migrated member", async () => {
   const server = await RedisServer.start();
   const raw = server.client();
   const clock = new TestClock(nowSeconds() - 100);
@@ -85,6 +85,12 @@ Deno.test("lease extender (redis): raises the :reserved score, never re-adds a s
     const extendedTo = updates[0]![1];
     assert.ok(extendedTo >= nowSeconds() + 2 && extendedTo <= nowSeconds() + 3);
     assert.deepEqual(await scores(), [extendedTo, extendedTo, extendedTo], "an absolute expiry");
+
+    // The supervisor's connection is cut: the extension is sent again once it is back.
+    await raw.client("KILL", "TYPE", "normal", "SKIPME", "yes");
+    const replayed = await extender.extendAll(4);
+    assert.deepEqual(replayed.map(([key]) => key).sort(), [1, 2, 3], "replayed after a reconnect");
+    assert.ok((await scores()).every((score) => score >= extendedTo + 1));
 
     queue.leases.extended(a!, extendedTo);
     await queue.ack(a!);

@@ -1,15 +1,19 @@
 /**
  * Extends Redis reservations from the supervisor Worker, on a connection of
- * its own: one EXTEND script call per `:reserved` key (1,000 members at
- * most), all sent together. A call cut off by a dropped connection is sent
- * again once the connection is back, with the score computed afresh.
+ * its own (`RespConnection`: ioredis would cost this isolate ~16 MB more):
+ * one EXTEND script call per `:reserved` key (1,000 members at most), all
+ * pipelined. A call cut off by a dropped connection is sent again on a new
+ * connection once Redis answers, with the score computed afresh.
  */
-import { Buffer } from "node:buffer";
 import type { LeaseExtender } from "../driver.ts";
 import type { RedisEndpoint } from "./redis_endpoint.ts";
-import { RedisLink } from "./redis_link.ts";
-import { retryUntilSettled } from "./retry_settle.ts";
-import { EXTEND } from "./scripts/extend.ts";
+import {
+  type RespArgument,
+  RespConnection,
+  RespConnectionError,
+  RespReplyError,
+} from "./resp_connection.ts";
+import { EXTEND_SOURCE } from "./scripts/extend.ts";
 
 export interface RedisLeaseConfig {
   readonly endpoint: RedisEndpoint;
@@ -19,25 +23,31 @@ export interface RedisLeaseConfig {
 
 /** Members per EXTEND call (bounds one script's run time). */
 const BATCH = 1000;
+const CLIENT_NAME = "kqueue-leases";
 
 interface Held {
   readonly reservedKey: string;
-  readonly member: Buffer;
+  readonly member: Uint8Array;
 }
 
 export async function openLeaseExtender(config: unknown): Promise<LeaseExtender> {
   const { endpoint, connectTimeoutMs } = config as RedisLeaseConfig;
-  const link = new RedisLink(endpoint, { name: "kqueue-leases", maxRetriesPerRequest: 1 });
-  await link.open(connectTimeoutMs);
-  return new RedisLeaseExtender(link);
+  const connection = await RespConnection.open(endpoint, CLIENT_NAME, connectTimeoutMs);
+  const sha = await sha1Hex(EXTEND_SOURCE);
+  return new RedisLeaseExtender(config as RedisLeaseConfig, connection, sha);
 }
 
 class RedisLeaseExtender implements LeaseExtender {
-  readonly #link: RedisLink;
+  readonly #config: RedisLeaseConfig;
+  readonly #sha: string;
   readonly #held = new Map<number, Held>();
+  #connection: RespConnection;
+  #closed = false;
 
-  constructor(link: RedisLink) {
-    this.#link = link;
+  constructor(config: RedisLeaseConfig, connection: RespConnection, sha: string) {
+    this.#config = config;
+    this.#connection = connection;
+    this.#sha = sha;
   }
 
   get size(): number {
@@ -46,7 +56,7 @@ class RedisLeaseExtender implements LeaseExtender {
 
   add(key: number, identity: unknown): void {
     const [reservedKey, member] = identity as [string, Uint8Array];
-    this.#held.set(key, { reservedKey, member: Buffer.from(member) });
+    this.#held.set(key, { reservedKey, member });
   }
 
   remove(key: number): void {
@@ -69,18 +79,23 @@ class RedisLeaseExtender implements LeaseExtender {
     return (await Promise.all(calls)).flat();
   }
 
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#connection.close();
+    return Promise.resolve();
+  }
+
   async #extend(
     reservedKey: string,
     batch: ReadonlyArray<[number, Held]>,
     leaseSeconds: number,
   ): Promise<Array<[number, number]>> {
     const members = batch.map(([, held]) => held.member);
-    let score = 0;
-    const reply = await retryUntilSettled(this.#link, "extend leases", () => {
+    const { reply, score } = await this.#untilAnswered(async (connection) => {
       // Whole seconds, as the reserve script and Laravel score: expires `leaseSeconds` from now.
-      score = Math.floor(Date.now() / 1000) + leaseSeconds;
-      return EXTEND.run(this.#link.client, [reservedKey], [score, ...members]);
-    }) as number[];
+      const score = Math.floor(Date.now() / 1000) + leaseSeconds;
+      return { reply: await this.#evalExtend(connection, reservedKey, [score, ...members]), score };
+    });
     const extended: Array<[number, number]> = [];
     batch.forEach(([key], i) => {
       if (reply[i] === 1) extended.push([key, score]);
@@ -89,8 +104,39 @@ class RedisLeaseExtender implements LeaseExtender {
     return extended;
   }
 
-  close(): Promise<void> {
-    this.#link.close();
-    return Promise.resolve();
+  /** EVALSHA, falling back to EVAL once per server start (NOSCRIPT). */
+  async #evalExtend(
+    connection: RespConnection,
+    reservedKey: string,
+    args: RespArgument[],
+  ): Promise<number[]> {
+    try {
+      return await connection.command(["EVALSHA", this.#sha, 1, reservedKey, ...args]) as number[];
+    } catch (error) {
+      if (!(error instanceof RespReplyError) || !error.message.startsWith("NOSCRIPT")) throw error;
+      return await connection.command(["EVAL", EXTEND_SOURCE, 1, reservedKey, ...args]) as number[];
+    }
   }
+
+  /** Runs `call`, reconnecting (with backoff) and running it again while the connection fails. */
+  async #untilAnswered<T>(call: (connection: RespConnection) => Promise<T>): Promise<T> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        if (this.#connection.closed) {
+          const { endpoint, connectTimeoutMs } = this.#config;
+          this.#connection = await RespConnection.open(endpoint, CLIENT_NAME, connectTimeoutMs);
+        }
+        return await call(this.#connection);
+      } catch (error) {
+        if (!(error instanceof RespConnectionError) || this.#closed) throw error;
+        const stepMs = Math.min(2000, 50 * 2 ** Math.min(attempt - 1, 6));
+        await new Promise((resolve) => setTimeout(resolve, stepMs * (0.75 + Math.random() * 0.5)));
+      }
+    }
+  }
+}
+
+async function sha1Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

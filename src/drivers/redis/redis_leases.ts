@@ -6,7 +6,6 @@
  * absolute expiry time, so Laravel's workers (which migrate `:reserved`
  * members whose score has passed) judge KQueue's leases correctly.
  */
-import { Buffer } from "node:buffer";
 import type { LeaseSupport, ReservedJob } from "../driver.ts";
 import * as check from "../sqlite/validate.ts";
 import type { RedisLeaseConfig } from "./lease_extender.ts";
@@ -40,8 +39,8 @@ export class RedisLeases implements LeaseSupport {
   /** [`:reserved` key, the exact member bytes]. */
   identityOf(job: ReservedJob): [string, Uint8Array] {
     const reservation = reservationOf("extend a lease", job);
-    // A plain copy: a Buffer crosses to the Worker as a Uint8Array anyway.
-    return [reservation.keys.reserved, new Uint8Array(Buffer.from(reservation.member))];
+    // A Buffer crosses to the Worker as a plain Uint8Array copy.
+    return [reservation.keys.reserved, reservation.member];
   }
 
   /** The member is unchanged; its score (kept for a restore after a failed fail) moves on. */

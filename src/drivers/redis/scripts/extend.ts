@@ -1,7 +1,7 @@
-/** The lease extension script: moves reserved members' scores on, only while they are still reserved. */
-import { LuaScript } from "../lua_script.ts";
-
 /**
+ * The lease extension script, run only by the lease supervisor Worker
+ * (through its own small client, so it carries no LuaScript wrapper).
+ *
  * Extend leases: for each member still in `:reserved`, raise its score to
  * ARGV[1] (`ZADD XX`, never lowering it: a replay after a reconnect cannot
  * shorten a newer extension). A member that is gone (acked, released,
@@ -15,9 +15,7 @@ import { LuaScript } from "../lua_script.ts";
  * Returns: one integer per member, 1 = still reserved (extended), 0 = gone.
  * Guarantees: atomic; idempotent; touches no other key.
  */
-export const EXTEND = new LuaScript(
-  "extend",
-  `
+export const EXTEND_SOURCE = `
 local score = tonumber(ARGV[1])
 local out = {}
 for i = 2, #ARGV do
@@ -30,5 +28,4 @@ for i = 2, #ARGV do
   end
 end
 return out
-`,
-);
+`;
