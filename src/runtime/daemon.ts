@@ -15,7 +15,7 @@ import { resolvePermissions } from "../executor/permission_flags.ts";
 import { runIsolated } from "../executor/subprocess_executor.ts";
 import { processJob } from "./job_processor.ts";
 import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdog.ts";
-import { LeaseKeeper } from "./lease_keeper.ts";
+import { type LeaseKeeper, startLeases } from "./lease_keeper.ts";
 import type { LeaseTiming } from "./lease_protocol.ts";
 import { resolveLeaseTiming } from "./lease_settings.ts";
 import { type DaemonOptions, resolveDaemonOptions, type ResolvedDaemonOptions } from "./options.ts";
@@ -108,23 +108,13 @@ export class Daemon {
 
   async #runOnce(): Promise<DaemonResult> {
     const o = this.#o;
-    const leases = await this.#startLeases();
-    const timing = this.#leaseTiming;
+    const leases = this.#leases = await startLeases(o.driver, this.#leaseTiming, this.events);
     this.events.emit("worker:started", {
       connection: o.driver.connectionName,
       queues: o.queues,
       concurrency: o.concurrency,
       isolatedConcurrency: o.isolatedConcurrency,
-      ...(leases && timing
-        ? {
-          lease: {
-            seconds: timing.leaseSeconds,
-            renewSeconds: timing.renewMs / 1000,
-            livenessLimitSeconds: timing.livenessMs / 1000,
-            supervisorStartMs: leases.startMs,
-          },
-        }
-        : {}),
+      ...(leases ? { lease: leases.info } : {}),
     });
     const lag = startLagWatchdog(this.events, this.#deps.inline, o.lagThresholdMs);
     const stopWatchingLimits = watchLimits({
@@ -150,20 +140,6 @@ export class Daemon {
       await leases?.stop();
     }
     return this.#result(lag);
-  }
-
-  /** Reservations last the lease from now on; the supervisor Worker keeps them alive. */
-  async #startLeases(): Promise<LeaseKeeper | undefined> {
-    const support = this.#o.driver.leases;
-    if (!this.#leaseTiming || !support) return undefined;
-    support.useLease(this.#leaseTiming.leaseSeconds);
-    try {
-      this.#leases = await LeaseKeeper.start(support, this.#leaseTiming, this.events);
-    } catch (error) {
-      support.useLease(0);
-      throw new Error(`Cannot start worker as ${(error as Error).message}`, { cause: error });
-    }
-    return this.#leases;
   }
 
   async #loop(): Promise<void> {
@@ -215,8 +191,7 @@ export class Daemon {
     }
   }
 
-  /** Waits for the store to have work, a slot to change (a release may be due soon), or stop. */
-  /** Resolves true when the store ended the wait (new or due work), false for a slot change or stop. */
+  /** Waits for the store to have work, a slot to change, or stop: true when the store ended it. */
   async #waitForWork(): Promise<boolean> {
     const wait = new AbortController();
     // A reason: the default DOMException builds a stack (~70 µs on every wake-up).

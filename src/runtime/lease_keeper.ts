@@ -8,7 +8,7 @@
  * started again and given every reservation still held.
  */
 import { clearImmediate, setImmediate } from "node:timers";
-import type { LeaseSupport, ReservedJob } from "../drivers/driver.ts";
+import type { LeaseSupport, QueueDriver, ReservedJob } from "../drivers/driver.ts";
 import type { EventBus } from "../events.ts";
 import type { FromSupervisor, LeaseTiming, ToSupervisor } from "./lease_protocol.ts";
 
@@ -19,6 +19,26 @@ const START_TIMEOUT_MS = 15_000;
 const RESTART_DELAY_MS = 500;
 /** How long stop() waits for the round in progress and the connection to close. Milliseconds. */
 const STOP_TIMEOUT_MS = 5_000;
+
+/**
+ * Makes `driver`'s reservations last the lease from now on and starts their
+ * supervisor; undefined when leases are off. Rejects with a one-line error.
+ */
+export async function startLeases(
+  driver: QueueDriver,
+  timing: LeaseTiming | undefined,
+  events: EventBus,
+): Promise<LeaseKeeper | undefined> {
+  const support = driver.leases;
+  if (!timing || !support) return undefined;
+  support.useLease(timing.leaseSeconds);
+  try {
+    return await LeaseKeeper.start(support, timing, events);
+  } catch (error) {
+    support.useLease(0);
+    throw new Error(`Cannot start worker as ${(error as Error).message}`, { cause: error });
+  }
+}
 
 export class LeaseKeeper {
   readonly #support: LeaseSupport;
@@ -61,6 +81,16 @@ export class LeaseKeeper {
     keeper.#heartbeat = setInterval(() => keeper.#post({ type: "alive" }), beatMs);
     Deno.unrefTimer(keeper.#heartbeat);
     return keeper;
+  }
+
+  /** For `worker:started`. */
+  get info() {
+    return {
+      seconds: this.#timing.leaseSeconds,
+      renewSeconds: this.#timing.renewMs / 1000,
+      livenessLimitSeconds: this.#timing.livenessMs / 1000,
+      supervisorStartMs: this.startMs,
+    };
   }
 
   /** How many reservations are being kept alive. */

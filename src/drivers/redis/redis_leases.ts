@@ -39,8 +39,9 @@ export class RedisLeases implements LeaseSupport {
   /** [`:reserved` key, the exact member bytes]. */
   identityOf(job: ReservedJob): [string, Uint8Array] {
     const reservation = reservationOf("extend a lease", job);
-    // A Buffer crosses to the Worker as a plain Uint8Array copy.
-    return [reservation.keys.reserved, reservation.member];
+    // An exact copy: a Buffer is often a view into a large socket buffer, which
+    // postMessage would copy whole.
+    return [reservation.keys.reserved, new Uint8Array(reservation.member)];
   }
 
   /** The member is unchanged; its score (kept for a restore after a failed fail) moves on. */
