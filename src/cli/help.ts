@@ -14,7 +14,8 @@ Commands:
 
 Environment (Laravel's names): QUEUE_CONNECTION=database, DB_CONNECTION=sqlite,
 DB_DATABASE=database/database.sqlite, DB_QUEUE=default, DB_QUEUE_TABLE=jobs,
-DB_QUEUE_RETRY_AFTER=90, APP_NAME / CACHE_PREFIX (maxExceptions counters).`;
+DB_QUEUE_RETRY_AFTER=90, APP_NAME / CACHE_PREFIX (maxExceptions counters).
+KQueue's own: KQUEUE_LEASE=15, KQUEUE_LEASE_RENEW, KQUEUE_LIVENESS_LIMIT (see help work).`;
 
 const COMMANDS: Record<string, string> = {
   work: `Usage: deno task kqueue work [connection] [flags]

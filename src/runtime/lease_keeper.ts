@@ -103,12 +103,20 @@ export class LeaseKeeper {
     if (jobs.length === 0 || this.#stopping) return;
     const entries: Array<[number, unknown]> = [];
     for (const job of jobs) {
+      let identity: unknown;
+      try {
+        identity = this.#support.identityOf(job);
+      } catch (error) {
+        // Not this driver's reservation (cannot happen with its own jobs): run it unextended.
+        this.#events.emit("store:error", { operation: "extend leases", error: error as Error });
+        continue;
+      }
       const key = ++this.#nextKey;
       this.#keys.set(job, key);
       this.#jobs.set(key, job);
-      entries.push([key, this.#support.identityOf(job)]);
+      entries.push([key, identity]);
     }
-    this.#post({ type: "hold", entries });
+    if (entries.length > 0) this.#post({ type: "hold", entries });
   }
 
   /** The job is settled (or put back): no more extensions. Batched per turn; idempotent. */
@@ -183,6 +191,7 @@ export class LeaseKeeper {
       };
       worker.onerror = (event) => {
         event.preventDefault();
+        worker.terminate();
         clearTimeout(timer);
         reject(new Error(`the lease supervisor crashed: ${event.message}`));
         this.#restart(event.message);
