@@ -115,3 +115,32 @@ Deno.test("lease extender (redis): raises the :reserved score (replayed after a 
     await server.stop();
   }
 });
+
+Deno.test("lease extender (redis): logs in (ACL user + password) and selects the queue's database", async () => {
+  const server = await RedisServer.start({
+    args: ["--user", "default", "off", "--user", "kq", "on", ">s3cret", "~*", "&*", "+@all"],
+  });
+  const endpoint = { port: server.port, username: "kq", password: "s3cret", db: 2 };
+  const { queue } = await openQueue(server, { endpoint });
+  queue.leases.useLease(3);
+  const wrong = {
+    ...queue.leases.extender.config,
+    endpoint: { ...endpoint, host: "127.0.0.1", tls: false, password: "nope" },
+  };
+  await assert.rejects(openRedisExtender(wrong), /refused the login: WRONGPASS/);
+  const extender = await openRedisExtender(queue.leases.extender.config);
+  try {
+    await queue.push("default", JSON.stringify({ n: 1 }));
+    const [job] = await queue.reserve(["default"], 1);
+    extender.add(1, queue.leases.identityOf(job!));
+    const [[key, score]] = await extender.extendAll(5) as [[number, number]];
+    assert.equal(key, 1);
+    assert.ok(score >= nowSeconds() + 4, "extended in database 2");
+    await queue.ack(job!);
+    assert.equal(queue.stats.lostReservations, 0);
+  } finally {
+    await extender.close();
+    await queue.close();
+    await server.stop();
+  }
+});
