@@ -31,7 +31,7 @@ export interface OpenConnectionOptions {
   readonly env?: EnvReader;
   /** Override `DB_DATABASE`. */
   readonly databasePath?: string;
-  /** Override the reservation lease (`retry_after`), seconds. */
+  /** Override `retry_after` (how long an unextended reservation lasts), seconds. */
   readonly retryAfter?: number;
   /** Create missing tables even in an existing database (the `create-tables` command). @default false */
   readonly createTables?: boolean;

@@ -36,6 +36,13 @@ export interface KQueueEvents {
     readonly queues: readonly string[];
     readonly concurrency: number;
     readonly isolatedConcurrency: number;
+    /** Lease extension, when on (seconds; the supervisor Worker's start-up in ms). */
+    readonly lease?: {
+      readonly seconds: number;
+      readonly renewSeconds: number;
+      readonly livenessLimitSeconds: number;
+      readonly supervisorStartMs: number;
+    };
   };
   "worker:stopping": {
     readonly reason: StopReason;
@@ -55,6 +62,12 @@ export interface KQueueEvents {
    * awaited): reported, and the daemon keeps running. `inlineJobs` were running.
    */
   "worker:uncaught": { readonly error: Error; readonly inlineJobs: readonly JobRef[] };
+  /**
+   * The main thread did not answer the lease supervisor for `silentMs` (past
+   * the liveness limit), so lease extension paused meanwhile: jobs in flight
+   * may have been taken over by another worker (their outcome is then not written).
+   */
+  "lease:paused": { readonly silentMs: number; readonly livenessLimitMs: number };
   /** A storage operation failed (the daemon retries). */
   "store:error": { readonly operation: string; readonly error: Error };
   "job:started": { readonly job: JobRef; readonly isolated: boolean };

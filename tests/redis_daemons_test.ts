@@ -1,7 +1,7 @@
 /**
  * Real daemon processes (`src/cli/main.ts work --connection=redis`) sharing
  * one Redis queue: every job runs once; a daemon killed mid-run loses nothing
- * (its reservations come back after retry_after and run on the others).
+ * (its reservations come back once their lease lapses and run on the others).
  */
 import assert from "node:assert/strict";
 import { prepareDispatch } from "../src/dispatch.ts";
@@ -29,7 +29,7 @@ function startDaemons(count: number, env: Record<string, string>): DaemonProcess
     ], env));
 }
 
-async function setUp(retryAfter: number, jobs: number) {
+async function setUp(lease: number, jobs: number) {
   const server = await RedisServer.start();
   const dir = await Deno.makeTempDir({ prefix: "kqueue-redis-daemons-" });
   const file = `${dir}/ran.txt`;
@@ -39,7 +39,7 @@ async function setUp(retryAfter: number, jobs: number) {
   const uuids = prepared.map((p) => p.uuid);
   const env = server.env({
     REDIS_PREFIX: PREFIX,
-    REDIS_QUEUE_RETRY_AFTER: String(retryAfter),
+    KQUEUE_LEASE: String(lease),
     DB_DATABASE: `${dir}/database.sqlite`,
   });
   const tearDown = async () => {
@@ -60,7 +60,7 @@ async function ranCounts(file: string): Promise<Map<number, number>> {
 
 Deno.test("redis daemons: three daemon processes run 10,000 jobs, each exactly once", async () => {
   const jobs = 10_000;
-  const { queue, file, env, tearDown } = await setUp(90, jobs);
+  const { queue, file, env, tearDown } = await setUp(15, jobs);
   try {
     const daemons = startDaemons(3, env);
     const statuses = await Promise.all(daemons.map((d) => d.finished(120_000)));
@@ -76,10 +76,9 @@ Deno.test("redis daemons: three daemon processes run 10,000 jobs, each exactly o
   }
 });
 
-Deno.test("redis daemons: SIGKILL of one daemon mid-run: its reserved jobs run again after retry_after", async () => {
+Deno.test("redis daemons: SIGKILL of one daemon mid-run: its reserved jobs run again once their lease lapses", async () => {
   const jobs = 3000;
-  const retryAfter = 2;
-  const { queue, file, env, uuids, tearDown } = await setUp(retryAfter, jobs);
+  const { queue, file, env, uuids, tearDown } = await setUp(3, jobs);
   try {
     const [victim, ...survivors] = startDaemons(3, env);
     await victim!.waitFor(isEvent("job:done"), 30_000, "the victim's first job");

@@ -14,6 +14,7 @@
  *
  * Usage: kqueue_drain.ts --job CLASS --jobs N --concurrency C
  *          [--connection database|redis] [--isolated-concurrency I] [--rss-samples K]
+ *          [--lease S] (the daemon's lease; 0 = extension off; default: the daemon's)
  * Prints one JSON line (see `DrainResult`).
  */
 import { parseArgs } from "node:util";
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     connection: { type: "string", default: "database" },
     "isolated-concurrency": { type: "string" },
     "rss-samples": { type: "string", default: "0" },
+    lease: { type: "string" },
   },
 });
 
@@ -150,6 +152,7 @@ await report(() =>
       projectRoot: REPO_ROOT,
       // Off so a drain is never cut short: the RSS is reported instead, against the 128 MB default.
       memory: 0,
+      ...(values.lease === undefined ? {} : { lease: Number(values.lease) }),
     });
     const watch = new DrainWatch(daemon, jobs, Number(values["rss-samples"]));
     const running = daemon.run();

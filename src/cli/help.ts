@@ -14,7 +14,8 @@ Commands:
 
 Environment (Laravel's names): QUEUE_CONNECTION=database, DB_CONNECTION=sqlite,
 DB_DATABASE=database/database.sqlite, DB_QUEUE=default, DB_QUEUE_TABLE=jobs,
-DB_QUEUE_RETRY_AFTER=90, APP_NAME / CACHE_PREFIX (maxExceptions counters).`;
+DB_QUEUE_RETRY_AFTER=90, APP_NAME / CACHE_PREFIX (maxExceptions counters).
+KQueue's own: KQUEUE_LEASE=15, KQUEUE_LEASE_RENEW, KQUEUE_LIVENESS_LIMIT (see help work).`;
 
 const COMMANDS: Record<string, string> = {
   work: `Usage: deno task kqueue work [connection] [flags]
@@ -29,7 +30,13 @@ const COMMANDS: Record<string, string> = {
   --max-jobs=N                 Stop after N jobs
   --max-time=S                 Stop after S seconds
   --sleep=S                    Longest idle wait between checks for due jobs (default 3)
-  --retry-after=S              Reservation lease (default DB_QUEUE_RETRY_AFTER, 90)
+  --retry-after=S              Laravel's retry_after: how long an unextended reservation lasts
+                               (default DB_QUEUE_RETRY_AFTER / REDIS_QUEUE_RETRY_AFTER, 90)
+  --lease=S                    Reservations last S s and are extended while the job is alive
+                               (default KQUEUE_LEASE, 15; 0 = off: they last retry_after)
+  --lease-renew=S              Seconds between extensions (default KQUEUE_LEASE_RENEW, lease/3)
+  --liveness-limit=S           Pause extension once the main thread is silent this long
+                               (default KQUEUE_LIVENESS_LIMIT, 2 x renew; below --lease)
   --shutdown-timeout=S         On SIGTERM, seconds in-flight jobs get before kill + requeue (default 25)
   --unknown-jobs=fail|leave    A job with no KQueue class: fail it (default), or leave it for
                                another worker (a Laravel worker on the same queue)

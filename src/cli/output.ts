@@ -22,6 +22,7 @@ const WORKER_EVENTS: readonly EventName[] = [
   "worker:stopping",
   "worker:stopped",
   "worker:lag",
+  "lease:paused",
   "store:error",
 ];
 
@@ -73,7 +74,7 @@ export function printHumanEvents(
   events.on("job:output", ({ job, stream, line: text }) => line(job, `${stream}:`, text));
   events.on("job:reservation-lost", ({ job }) =>
     log.warn(
-      `${job.name} [${job.id}]: another worker took this job over after retry_after; its outcome was not written`,
+      `${job.name} [${job.id}]: another worker took this job over after its reservation lapsed; its outcome was not written`,
     ));
   events.on(
     "job:failed-hook-error",
@@ -81,11 +82,16 @@ export function printHumanEvents(
   );
   events.on(
     "worker:started",
-    ({ connection, queues, concurrency, isolatedConcurrency }) =>
+    ({ connection, queues, concurrency, isolatedConcurrency, lease }) =>
       log.info(
         `Processing jobs from ${connection} [${
           queues.join(",")
-        }], concurrency ${concurrency}, isolated ${isolatedConcurrency}`,
+        }], concurrency ${concurrency}, isolated ${isolatedConcurrency}; ${
+          lease
+            ? `leases ${lease.seconds} s, renewed every ${lease.renewSeconds} s ` +
+              `(liveness limit ${lease.livenessLimitSeconds} s)`
+            : "lease extension off: reservations last retry_after"
+        }`,
       ),
   );
   events.on(
@@ -97,6 +103,14 @@ export function printHumanEvents(
     },
   );
   events.on("worker:lag", ({ lagMs, inlineJobs }) => log.warn(lagMessage(lagMs, inlineJobs)));
+  events.on("lease:paused", ({ silentMs, livenessLimitMs }) =>
+    log.warn(
+      `The main thread did not answer for ${(silentMs / 1000).toFixed(1)} s (past the ` +
+        `${
+          livenessLimitMs / 1000
+        } s liveness limit), so lease extension paused meanwhile: jobs in ` +
+        `flight may have been taken over by another worker; a CPU-heavy job should set isolated = true`,
+    ));
   events.on("worker:uncaught", ({ error, inlineJobs }) => {
     const running = inlineJobs.map((j) => `${j.name} [${j.id}]`).join(", ") || "none";
     log.error(

@@ -1,6 +1,7 @@
 /** `kqueue work`: Laravel's `queue:work` flags on the KQueue daemon. */
 import type { Logger } from "../log.ts";
 import { openConnection, type QueueConnection } from "../connection.ts";
+import { readLeaseEnv } from "../config/env.ts";
 import { useConnection } from "../dispatch.ts";
 import { discoverJobs } from "../jobs/discover.ts";
 import { Daemon, type DaemonResult } from "../runtime/daemon.ts";
@@ -24,6 +25,9 @@ export const WORK_FLAGS = {
   "max-time": { type: "string" },
   sleep: { type: "string" },
   "retry-after": { type: "string" },
+  lease: { type: "string" },
+  "lease-renew": { type: "string" },
+  "liveness-limit": { type: "string" },
   "shutdown-timeout": { type: "string" },
   "store-timeout": { type: "string" },
   "unknown-jobs": { type: "string" },
@@ -56,6 +60,17 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
     );
   }
   const retryAfter = numberFlag(values, "retry-after", { positive: true });
+  const leaseEnv = (() => {
+    try {
+      return readLeaseEnv();
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
+  })();
+  const lease = numberFlag(values, "lease") ?? leaseEnv.lease;
+  const leaseRenew = numberFlag(values, "lease-renew", { positive: true }) ?? leaseEnv.leaseRenew;
+  const livenessLimit = numberFlag(values, "liveness-limit", { positive: true }) ??
+    leaseEnv.livenessLimit;
   const connection = await openConnection({
     ...(values.connection ? { name: String(values.connection) } : {}),
     ...(values.database ? { databasePath: String(values.database) } : {}),
@@ -85,6 +100,9 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
     sleep: numberFlag(values, "sleep"),
     shutdownTimeout: numberFlag(values, "shutdown-timeout"),
     storeTimeout: numberFlag(values, "store-timeout"),
+    lease,
+    leaseRenew,
+    livenessLimit,
     unknownJobs: unknownJobsFlag(values["unknown-jobs"]),
     unknownJobDelay: numberFlag(values, "unknown-delay"),
     stopWhenEmpty: values["stop-when-empty"] === true,

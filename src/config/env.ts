@@ -80,6 +80,34 @@ export function readQueueConfig(env: EnvReader = denoEnv, cwd = Deno.cwd()): Que
   };
 }
 
+/** KQueue's own lease settings (`KQUEUE_LEASE`, …): the daemon's, not the connection's. Seconds. */
+export interface LeaseEnv {
+  readonly lease?: number;
+  readonly leaseRenew?: number;
+  readonly livenessLimit?: number;
+}
+
+export function readLeaseEnv(env: EnvReader = denoEnv): LeaseEnv {
+  const read = (name: string, zeroAllowed: boolean): number | undefined => {
+    const value = env(name);
+    if (value === undefined || value === "") return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || (!zeroAllowed && n === 0)) {
+      const kind = zeroAllowed ? "a non-negative" : "a positive";
+      throw new RangeError(`${name}=${value} is not valid: it must be ${kind} number of seconds`);
+    }
+    return n;
+  };
+  const lease = read("KQUEUE_LEASE", true);
+  const leaseRenew = read("KQUEUE_LEASE_RENEW", false);
+  const livenessLimit = read("KQUEUE_LIVENESS_LIMIT", false);
+  return {
+    ...(lease !== undefined ? { lease } : {}),
+    ...(leaseRenew !== undefined ? { leaseRenew } : {}),
+    ...(livenessLimit !== undefined ? { livenessLimit } : {}),
+  };
+}
+
 function readRedisConfig(env: EnvReader, appName: string): RedisConnectionConfig {
   return {
     url: laravelEnv(env, "REDIS_URL") || undefined,

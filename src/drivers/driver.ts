@@ -100,7 +100,56 @@ export interface QueueDriver {
 
   /** Flushes pending acks and closes connections. */
   close(): Promise<void>;
+
+  /** Short reservations that a supervisor extends (absent: reservations last `retry_after`). */
+  readonly leases?: LeaseSupport;
 }
+
+/**
+ * Short, extended reservations. After `useLease(s)` the driver's reservations
+ * last `s` seconds, and KQueue's own claims judge expiry by `s` instead of
+ * `retry_after`; the daemon keeps them alive from a supervisor Worker, which
+ * opens a store connection of its own through `extender`.
+ */
+export interface LeaseSupport {
+  /** Laravel's `retry_after` of this connection: how long an unextended reservation lasts. Seconds. */
+  readonly retryAfter: number;
+  /** Reservations made from now on last `seconds` (0: `retry_after` again, nothing extends them). */
+  useLease(seconds: number): void;
+  /**
+   * What the Worker imports: a module exporting `openLeaseExtender(config)`
+   * (see `OpenLeaseExtender`), and its structured-cloneable config.
+   */
+  readonly extender: { readonly moduleUrl: string; readonly config: unknown };
+  /** The structured-cloneable identity of `job`'s reservation, for the extender. */
+  identityOf(job: ReservedJob): unknown;
+  /**
+   * The extender moved `job`'s reservation on to `value` (database: the new
+   * `reserved_at`; Redis: the new score): the in-memory identity follows, so
+   * ack, release, requeue and fail still match it.
+   */
+  extended(job: ReservedJob, value: number): void;
+}
+
+/**
+ * Runs inside the supervisor Worker on a connection of its own: holds the
+ * identities of the reservations in flight and extends them all at once.
+ */
+export interface LeaseExtender {
+  add(key: number, identity: unknown): void;
+  remove(key: number): void;
+  readonly size: number;
+  /**
+   * Extends every held reservation that is still ours to last `leaseSeconds`
+   * from now, in batches; forgets those that are gone (settled, or taken
+   * over). Resolves with [key, new value] for each one extended. Rejects
+   * (extending nothing more) when the store fails.
+   */
+  extendAll(leaseSeconds: number): Promise<Array<[key: number, value: number]>>;
+  close(): Promise<void>;
+}
+
+export type OpenLeaseExtender = (config: unknown) => Promise<LeaseExtender>;
 
 /** Laravel's `maxExceptions` counters (`job-exceptions:<uuid>` in the cache store). */
 export interface ExceptionCounter {

@@ -3,7 +3,9 @@
  * batches sized to the free slots, waiting on the store (never busy-polling)
  * when there is nothing to do, and stopping cleanly: stop reserving, let
  * in-flight jobs finish up to a deadline, then kill children and requeue
- * whatever is left. A second stop() forces.
+ * whatever is left. A second stop() forces. With leases on, every
+ * reservation is kept alive by the lease supervisor from the moment it is
+ * reserved until it is settled or put back, whatever runs the job.
  */
 import { systemClock } from "../clock.ts";
 import type { ReservedJob } from "../drivers/driver.ts";
@@ -13,6 +15,9 @@ import { resolvePermissions } from "../executor/permission_flags.ts";
 import { runIsolated } from "../executor/subprocess_executor.ts";
 import { processJob } from "./job_processor.ts";
 import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdog.ts";
+import { type LeaseKeeper, startLeases } from "./lease_keeper.ts";
+import type { LeaseTiming } from "./lease_protocol.ts";
+import { resolveLeaseTiming } from "./lease_settings.ts";
 import { type DaemonOptions, resolveDaemonOptions, type ResolvedDaemonOptions } from "./options.ts";
 import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 import { Semaphore, Slots } from "./slots.ts";
@@ -43,6 +48,9 @@ export class Daemon {
   readonly #drain = new DrainWaiter();
   readonly #stopWake = new AbortController();
   readonly #force = new AbortController();
+  /** Undefined: lease extension off. */
+  readonly #leaseTiming: LeaseTiming | undefined;
+  #leases: LeaseKeeper | undefined;
   #stopReason: StopReason | undefined;
   #stopDetail: string | undefined;
   #started = 0;
@@ -55,6 +63,7 @@ export class Daemon {
   constructor(options: DaemonOptions) {
     this.events = options.events ?? new EventBus();
     this.#o = resolveDaemonOptions(options, this.events, options.clock ?? systemClock);
+    this.#leaseTiming = resolveLeaseTiming(this.#o, this.#o.driver, this.#o.registry);
     // A bad declaration fails at start-up, not on the job's first attempt.
     for (const job of this.#o.registry.list()) {
       if (job.config.isolated) {
@@ -101,11 +110,13 @@ export class Daemon {
 
   async #runOnce(): Promise<DaemonResult> {
     const o = this.#o;
+    const leases = this.#leases = await startLeases(o.driver, this.#leaseTiming, this.events);
     this.events.emit("worker:started", {
       connection: o.driver.connectionName,
       queues: o.queues,
       concurrency: o.concurrency,
       isolatedConcurrency: o.isolatedConcurrency,
+      ...(leases ? { lease: leases.info } : {}),
     });
     const lag = startLagWatchdog(this.events, this.#deps.inline, o.lagThresholdMs);
     const stopWatchingLimits = watchLimits({
@@ -128,6 +139,7 @@ export class Daemon {
       lag.stop();
       stopWatchingLimits();
       removeCatchers();
+      await leases?.stop();
     }
     return this.#result(lag);
   }
@@ -163,6 +175,7 @@ export class Daemon {
         await abortableDelay(Math.min(5000, 50 * 2 ** failures++), this.#stopWake.signal);
         continue;
       }
+      this.#leases?.hold(jobs);
       for (const job of jobs) this.#start(job);
       this.#finishWait();
       if (jobs.length > 0) {
@@ -182,10 +195,7 @@ export class Daemon {
     this.#finishWait();
   }
 
-  /**
-   * Waits for the store to have work, a slot to change (a release may be due
-   * soon), or stop. True when the store ended the wait (new or due work).
-   */
+  /** Waits for the store to have work, a slot to change, or stop: true when the store ended it. */
   async #waitForWork(): Promise<boolean> {
     this.#finishWait();
     const wait = new AbortController();
@@ -228,6 +238,7 @@ export class Daemon {
         this.events.emit("store:error", { operation: "settle", error: error as Error });
       })
       .finally(() => {
+        this.#leases?.drop(reserved);
         this.#tickets.delete(ticket);
         this.#processed++;
         this.#slots.give();
@@ -281,6 +292,7 @@ export class Daemon {
         .then(() => this.events.emit("job:requeued", { job: ticket.ref!, reason }))
         .catch((error) => this.events.emit("store:error", { operation: "requeue", error }))
         .finally(() => {
+          this.#leases?.drop(ticket.reserved);
           this.#tickets.delete(ticket);
           this.#drain.notify();
         });

@@ -51,6 +51,22 @@ export interface DaemonOptions {
   readonly storeTimeout?: number;
   /** Milliseconds of event-loop lag reported as blocked. @default 250 */
   readonly lagThresholdMs?: number;
+  /**
+   * Seconds a reservation lasts between extensions: the daemon extends it
+   * from a supervisor Worker while the job is alive, so a long job never runs
+   * twice and a dead daemon's jobs come back this soon. 0 turns extension off
+   * (reservations last `retry_after`, as Laravel's). @default 15 (0 when the
+   * driver cannot extend leases)
+   */
+  readonly lease?: number;
+  /** Seconds between extensions. @default lease / 3 */
+  readonly leaseRenew?: number;
+  /**
+   * Seconds the main thread may leave the supervisor unanswered (an inline
+   * job blocking the event loop) before extension pauses, so a wedged
+   * daemon's jobs go to another daemon. Must be below `lease`. @default 2 × leaseRenew
+   */
+  readonly livenessLimit?: number;
   /** Root against which isolated jobs' paths are resolved. @default Deno.cwd() */
   readonly projectRoot?: string;
   readonly clock?: Clock;
@@ -59,9 +75,15 @@ export interface DaemonOptions {
   readonly runIsolated?: typeof runIsolated;
 }
 
-export type ResolvedDaemonOptions = Required<Omit<DaemonOptions, "exceptions" | "runIsolated">> & {
+/** Lease options are resolved against the driver (lease_settings.ts). */
+type LateOptions = "exceptions" | "runIsolated" | "lease" | "leaseRenew" | "livenessLimit";
+
+export type ResolvedDaemonOptions = Required<Omit<DaemonOptions, LateOptions>> & {
   readonly exceptions?: ExceptionCounter;
   readonly runIsolated?: typeof runIsolated;
+  readonly lease?: number;
+  readonly leaseRenew?: number;
+  readonly livenessLimit?: number;
 };
 
 export function resolveDaemonOptions(

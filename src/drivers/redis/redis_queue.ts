@@ -29,6 +29,7 @@ import {
   type RedisQueueSettings,
   resolveRedisQueueOptions,
 } from "./redis_queue_options.ts";
+import { RedisLeases } from "./redis_leases.ts";
 import { reservationOf } from "./reservation.ts";
 import { Reserver } from "./reserver.ts";
 import { retryUntilSettled } from "./retry_settle.ts";
@@ -40,6 +41,7 @@ export class RedisQueue implements QueueDriver {
   /** Seconds. */
   readonly retryAfter: number;
   readonly prefix: string;
+  readonly leases: RedisLeases;
   readonly #s: RedisQueueSettings;
   readonly #commands: RedisLink;
   readonly #blocking: RedisLink;
@@ -81,11 +83,16 @@ export class RedisQueue implements QueueDriver {
     this.connectionName = settings.connectionName;
     this.retryAfter = settings.retryAfter;
     this.prefix = settings.prefix;
+    this.leases = new RedisLeases(settings.retryAfter, {
+      endpoint: settings.endpoint,
+      connectTimeoutMs: settings.connectTimeoutMs,
+    });
     this.#commands = commands;
     this.#blocking = blocking;
     this.#acks = new AckBatcher(commands, () => this.#replays++);
     this.#reserver = new Reserver({
       settings,
+      reservationSeconds: () => this.leases.reservationSeconds,
       keys: (queue) => this.keys(queue),
       fail: (job, failure) => this.fail(job, failure),
       putBack: (entry) => this.#putBack(entry),

@@ -16,8 +16,8 @@ export class Reservation {
     readonly member: Buffer,
     /** The exact list copy (what requeue restores). */
     readonly original: Buffer,
-    /** The member's score: unix seconds the lease expires. */
-    readonly reserveUntil: number,
+    /** The member's score: unix seconds the lease expires (moved on by lease extensions). */
+    public reserveUntil: number,
     /** The reserve script could not count attempts on it (moved unchanged). */
     readonly malformed: boolean,
   ) {}
@@ -33,14 +33,14 @@ export interface ReserveCall {
   readonly limit: number;
   /** Unix seconds. */
   readonly now: number;
-  /** Seconds. */
-  readonly retryAfter: number;
+  /** How long the reservations last: retry_after, or the lease. Seconds. */
+  readonly reservationSeconds: number;
   readonly migrateBatchSize: number;
 }
 
 /** One reserve script call (see scripts/reserve.ts), decoded. */
 export async function runReserve(client: Redis, call: ReserveCall): Promise<ReserveResult> {
-  const reserveUntil = call.now + call.retryAfter;
+  const reserveUntil = call.now + call.reservationSeconds;
   const reply = await RESERVE.runBuffer(
     client,
     call.queues.flatMap((k) => [k.list, k.delayed, k.reserved, k.notify]),

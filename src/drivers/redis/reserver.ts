@@ -15,6 +15,8 @@ import { runReserve } from "./reservation.ts";
 
 export interface ReserverDeps {
   readonly settings: RedisQueueSettings;
+  /** How long a reservation lasts: retry_after, or the lease once one is set. Seconds. */
+  readonly reservationSeconds: () => number;
   readonly keys: (queue: string) => QueueKeys;
   /** Fails a job (the queue's `fail`). */
   readonly fail: (
@@ -41,8 +43,8 @@ export class Reserver {
   async reserve(link: RedisLink, queues: readonly string[], limit: number): Promise<ReservedJob[]> {
     if (this.#stash.size > 0) {
       const now = Math.floor(this.#d.settings.clock() / 1000);
-      const retryAfter = this.#d.settings.retryAfter;
-      const { jobs, stale } = this.#stash.take(queues, limit, now, retryAfter / 2);
+      const minLease = this.#d.reservationSeconds() / 2;
+      const { jobs, stale } = this.#stash.take(queues, limit, now, minLease);
       for (const entry of stale) this.#d.putBack(entry);
       if (jobs.length > 0) return jobs.map((entry) => entry.job);
     }
@@ -83,7 +85,7 @@ export class Reserver {
       queues: queues.map(this.#d.keys),
       limit,
       now: Math.floor(s.clock() / 1000),
-      retryAfter: s.retryAfter,
+      reservationSeconds: this.#d.reservationSeconds(),
       migrateBatchSize: s.migrateBatchSize,
     });
     this.#nextDue.set(listKey(queues), nextDue);

@@ -28,17 +28,18 @@ export function insertJobs(
 
 /**
  * Claims up to `limit` rows, queue by queue in priority order, each queue in
- * id order. Attempts are counted here, as Laravel's pop does.
+ * id order. Attempts are counted here, as Laravel's pop does. A reservation
+ * older than `reservationSeconds` (retry_after, or the lease) is taken over.
  */
 export function claimJobs(
   statements: QueueStatements,
   queues: readonly string[],
   limit: number,
   nowMs: number,
-  retryAfterSeconds: number,
+  reservationSeconds: number,
 ): ReservedJob[] {
   const now = unixSeconds(nowMs);
-  const expiredAt = now - retryAfterSeconds;
+  const expiredAt = now - reservationSeconds;
   const jobs: ReservedJob[] = [];
   for (const queue of queues) {
     const remaining = limit - jobs.length;
@@ -149,7 +150,7 @@ export function msUntilDue(
   statements: QueueStatements,
   queues: readonly string[],
   nowMs: number,
-  retryAfterSeconds: number,
+  reservationSeconds: number,
 ): number | undefined {
   let dueAtSeconds = Infinity;
   for (const queue of queues) {
@@ -158,8 +159,8 @@ export function msUntilDue(
       dueAtSeconds = Math.min(dueAtSeconds, row.nextAvailableAt);
     }
     if (typeof row?.oldestReservedAt === "number") {
-      // Expired once unixSeconds(now) >= reserved_at + retryAfter.
-      dueAtSeconds = Math.min(dueAtSeconds, Math.ceil(row.oldestReservedAt + retryAfterSeconds));
+      // Expired once unixSeconds(now) >= reserved_at + reservationSeconds.
+      dueAtSeconds = Math.min(dueAtSeconds, Math.ceil(row.oldestReservedAt + reservationSeconds));
     }
   }
   return dueAtSeconds === Infinity ? undefined : dueAtSeconds * 1000 - nowMs;

@@ -3,6 +3,10 @@
  * Times are unix seconds. A reservation is identified by (id, reserved_at,
  * attempts): a worker that took the row over after `retry_after` changed at
  * least `attempts`, so guarded statements never touch its reservation.
+ * `reserved_at` is matched as a lower bound (`reserved_at >= ours`): a lease
+ * extension only ever moves it forward, and one committed by the supervisor
+ * Worker a moment before the main thread heard of it must not make our own
+ * ack look like a lost reservation.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 
@@ -57,8 +61,8 @@ export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): Q
     /**
      * Laravel's pop query, for up to :limit rows of one queue in id order:
      * rows that are due and unreserved, or whose reservation is older than
-     * retry_after (:expiredAt = now - retryAfter; a crashed worker's job
-     * comes back with its attempts counted again, as in Laravel).
+     * retry_after, or the lease when leases are on (:expiredAt = now - that;
+     * a crashed worker's job comes back with its attempts counted again, as in Laravel).
      * Bindings: queue, now, expiredAt, limit.
      * Returns: the reserved rows (attempts already incremented), in no particular order.
      * Guarantees: run inside BEGIN IMMEDIATE, no other connection can claim the same rows.
@@ -80,7 +84,7 @@ export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): Q
      *   the reservation was lost (another worker took it over, or it is gone).
      */
     deleteReservation: db.prepare(
-      `DELETE FROM ${jobs} WHERE id = :id AND reserved_at = :reservedAt AND attempts = :attempts
+      `DELETE FROM ${jobs} WHERE id = :id AND reserved_at >= :reservedAt AND attempts = :attempts
        RETURNING queue, payload, attempts`,
     ),
 
@@ -93,7 +97,7 @@ export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): Q
       `DELETE FROM ${jobs} WHERE id IN (
          SELECT j.id FROM json_each(:reservations) AS r
          JOIN ${jobs} AS j ON j.id = r.value->>0
-           AND j.reserved_at = r.value->>1 AND j.attempts = r.value->>2)
+           AND j.reserved_at >= r.value->>1 AND j.attempts = r.value->>2)
        RETURNING id`,
     ),
 
@@ -107,7 +111,7 @@ export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): Q
     restoreReservation: db.prepare(
       `UPDATE ${jobs} SET reserved_at = NULL, attempts = attempts - 1,
          available_at = COALESCE(:availableAt, available_at)
-       WHERE id = :id AND reserved_at = :reservedAt AND attempts = :attempts`,
+       WHERE id = :id AND reserved_at >= :reservedAt AND attempts = :attempts`,
     ),
 
     /**
@@ -132,7 +136,7 @@ export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): Q
 
     /**
      * For waking up without a commit to notice: when the next unreserved job
-     * is due, and when the oldest reservation started (it expires retry_after later).
+     * is due, and when the oldest reservation started (it expires retry_after, or the lease, later).
      * Bindings: queue.
      * Returns: one row { nextAvailableAt, oldestReservedAt }, each null when there is none.
      * Cost: scans the queue's rows through jobs_queue_index.

@@ -19,6 +19,7 @@ import {
   type SqliteQueueOptions,
 } from "./sqlite_queue_options.ts";
 import * as check from "./validate.ts";
+import { SqliteLeases } from "./sqlite_leases.ts";
 import { availableAtSeconds } from "./time.ts";
 
 export class SqliteQueue implements QueueDriver {
@@ -27,6 +28,8 @@ export class SqliteQueue implements QueueDriver {
   readonly connection: SqliteConnection;
   /** Seconds. */
   readonly retryAfter: number;
+  /** Short extended reservations; absent for `:memory:` (no other connection can reach it). */
+  readonly leases: SqliteLeases | undefined;
   readonly #statements: QueueStatements;
   readonly #settings: QueueSettings;
   readonly #waiter: JobWaiter;
@@ -63,13 +66,18 @@ export class SqliteQueue implements QueueDriver {
     this.connection = connection;
     this.connectionName = settings.connectionName;
     this.retryAfter = settings.retryAfter;
+    this.leases = settings.path === ":memory:" ? undefined : new SqliteLeases(settings.retryAfter, {
+      path: settings.path,
+      jobsTable: settings.tables.jobs,
+      busyDeadlineMs: settings.busyDeadlineMs,
+    });
     this.#statements = statements;
     this.#settings = settings;
     this.#waiter = new JobWaiter({
       pollIntervalMs: settings.pollIntervalMs,
       readDataVersion: () => sql.readDataVersion(statements),
       msUntilDue: (queues) =>
-        sql.msUntilDue(statements, queues, settings.clock(), settings.retryAfter),
+        sql.msUntilDue(statements, queues, settings.clock(), this.#reservationSeconds),
     });
   }
 
@@ -128,7 +136,7 @@ export class SqliteQueue implements QueueDriver {
           queues,
           limit,
           this.#settings.clock(),
-          this.retryAfter,
+          this.#reservationSeconds,
         ),
       }));
     } catch (error) {
@@ -285,6 +293,11 @@ export class SqliteQueue implements QueueDriver {
         // A logging hook must never break storage work.
       }
     }
+  }
+
+  /** retry_after, or the lease once one is set. Seconds. */
+  get #reservationSeconds(): number {
+    return this.leases?.reservationSeconds ?? this.retryAfter;
   }
 
   #requireOpen(action: string): void {

@@ -1,0 +1,38 @@
+/** Messages between the daemon's main thread and its lease supervisor Worker (`lease_worker.ts`). */
+
+export interface LeaseTiming {
+  /** How long a reservation lasts after each extension. Seconds. */
+  readonly leaseSeconds: number;
+  /** Time between extension rounds. Milliseconds. */
+  readonly renewMs: number;
+  /** A main thread silent this long gets its leases no more extensions. Milliseconds. */
+  readonly livenessMs: number;
+}
+
+export type ToSupervisor =
+  /** First message: open the store connection (`moduleUrl` exports `openLeaseExtender`). */
+  | { readonly type: "start"; readonly moduleUrl: string; readonly config: unknown } & LeaseTiming
+  /** Reservations to keep alive, keyed by the main thread. */
+  | {
+    readonly type: "hold";
+    readonly entries: ReadonlyArray<readonly [key: number, identity: unknown]>;
+  }
+  /** Reservations that were settled: stop extending them. */
+  | { readonly type: "drop"; readonly keys: readonly number[] }
+  /** The main thread's heartbeat (any message counts as one). */
+  | { readonly type: "alive" }
+  /** Finish the round in progress, close the connection, then answer "stopped". */
+  | { readonly type: "stop" };
+
+export type FromSupervisor =
+  | { readonly type: "ready"; readonly startMs: number }
+  | { readonly type: "start-failed"; readonly message: string }
+  /** [key, new value] per reservation extended (database: reserved_at; Redis: the score). */
+  | { readonly type: "extended"; readonly updates: ReadonlyArray<readonly [number, number]> }
+  /** A round failed (the store); the next round tries again. */
+  | { readonly type: "store-error"; readonly message: string }
+  /** Extensions paused: the main thread had not answered for `silentMs`. */
+  | { readonly type: "paused"; readonly silentMs: number; readonly held: number }
+  /** The main thread answered again after `silentMs`: extensions go on. */
+  | { readonly type: "resumed"; readonly silentMs: number }
+  | { readonly type: "stopped" };
