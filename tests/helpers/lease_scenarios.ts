@@ -40,9 +40,10 @@ export async function longJobRunsOnce(kind: StoreKind): Promise<void> {
     const long = `${store.dir}/long.txt`;
     const failing = `${store.dir}/failing.txt`;
     await store.dispatch(LongProbe, { file: long, ms: 20_000 });
-    await store.dispatch(WaitsThenFails, { file: failing, ms: 2500 });
+    // On a queue only the first daemon watches: its released attempt must come back to it.
+    await store.dispatch(WaitsThenFails, { file: failing, ms: 2500 }, "side");
     const flags = ["--retry-after=3", "--lease=3", "--lease-renew=0.5"];
-    const first = daemon(store.env(), flags);
+    const first = daemon(store.env(), [...flags, "--queue=default,side"]);
     await first.waitFor(isEvent("probe:started"), 30_000, "the long job's start");
     const second = daemon(store.env(), flags);
     await second.waitFor(isEvent("worker:started"), 30_000, "the second daemon");
@@ -72,6 +73,11 @@ export async function longJobRunsOnce(kind: StoreKind): Promise<void> {
     assert.equal(rows.length, 1, "the fail wrote its failed_jobs row");
     assert.match(rows[0]!.exception, /gave up after 2500 ms/);
     assert.deepEqual(await store.connection.driver.counts("default"), {
+      ready: 0,
+      delayed: 0,
+      reserved: 0,
+    });
+    assert.deepEqual(await store.connection.driver.counts("side"), {
       ready: 0,
       delayed: 0,
       reserved: 0,

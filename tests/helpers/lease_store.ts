@@ -17,7 +17,7 @@ export interface LeaseStore {
   /** Env for a daemon process on this queue. */
   env(extra?: Record<string, string>): Record<string, string>;
   // deno-lint-ignore no-explicit-any
-  dispatch(Class: any, data: Record<string, unknown>): Promise<void>;
+  dispatch(Class: any, data: Record<string, unknown>, queue?: string): Promise<void>;
   /**
    * The reservations as stored: SQLite `reserved_at` (a start time; a reader
    * judges it by its own retry_after), Redis `:reserved` scores (an absolute
@@ -45,8 +45,8 @@ export async function openLeaseStore(kind: StoreKind): Promise<LeaseStore> {
     dir,
     connection,
     env: (extra = {}) => ({ ...baseEnv, ...extra }),
-    dispatch: async (Class, data) => {
-      await connection.driver.push("default", prepareDispatch(Class, data).payload);
+    dispatch: async (Class, data, queue = "default") => {
+      await connection.driver.push(queue, prepareDispatch(Class, data).payload);
     },
     reservationStamps: async () => {
       if (redis) {
