@@ -53,12 +53,7 @@ export class Daemon {
   constructor(options: DaemonOptions) {
     this.events = options.events ?? new EventBus();
     this.#o = resolveDaemonOptions(options, this.events, options.clock ?? systemClock);
-    // A bad declaration fails at start-up, not on the job's first attempt.
-    for (const job of this.#o.registry.list()) {
-      if (job.config.isolated) {
-        resolvePermissions(job.config.permissions, this.#o.projectRoot, job.name);
-      }
-    }
+    checkDeclarations(this.#o);
     this.#deps = {
       driver: this.#o.driver,
       registry: this.#o.registry,
@@ -288,5 +283,24 @@ export class Daemon {
       processed: result.processed,
     });
     return result;
+  }
+}
+
+/** A bad declaration fails at start-up, not on the job's first attempt. */
+function checkDeclarations(o: ResolvedDaemonOptions): void {
+  const isolated = o.registry.list().filter((job) => job.config.isolated);
+  for (const name of o.allowUnscoped) {
+    if (!isolated.some((job) => job.name === name)) {
+      throw new TypeError(
+        `Cannot start worker as --allow-unscoped names ${name}, which is not a registered isolated job (isolated: ${
+          isolated.map((job) => job.name).join(", ") || "none"
+        })`,
+      );
+    }
+  }
+  for (const job of isolated) {
+    resolvePermissions(job.config.permissions, o.projectRoot, job.name, {
+      allowUnscoped: o.allowUnscoped.includes(job.name),
+    });
   }
 }

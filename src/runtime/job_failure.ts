@@ -9,7 +9,7 @@ import { hydrateJob } from "../jobs/hydrate.ts";
 import type { KQueueJob } from "../jobs/job.ts";
 import type { RegisteredJob } from "../jobs/registry.ts";
 import { CALL_QUEUED_HANDLER, type ParsedPayload } from "../payload/laravel_payload.ts";
-import { isolatedRequest } from "./attempt_requests.ts";
+import { isolatedOptions, isolatedRequest } from "./attempt_requests.ts";
 import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 
 /** `--unknown-jobs=leave`: back untouched (attempt not counted), due again after a delay. */
@@ -74,12 +74,7 @@ export async function callFailedHook(
         ...isolatedRequest(ticket.ref!, entry, payload, timeout, "failed"),
         error: serializeError(error),
       },
-      {
-        projectRoot: deps.options.projectRoot,
-        signal: deps.forceSignal,
-        onOutput: (stream, line) =>
-          deps.events.emit("job:output", { job: ticket.ref!, stream, line }),
-      },
+      isolatedOptions(ticket.ref!, entry, deps),
     ).catch((thrown: Error) => ({ kind: "crashed", error: thrown }) as const);
     if (outcome.kind !== "success") {
       hookError = "error" in outcome ? outcome.error : new Error(outcome.kind);

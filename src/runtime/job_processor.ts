@@ -23,7 +23,7 @@ import {
   type ParsedPayload,
   parsePayload,
 } from "../payload/laravel_payload.ts";
-import { contextInfo, isolatedRequest } from "./attempt_requests.ts";
+import { contextInfo, isolatedOptions, isolatedRequest } from "./attempt_requests.ts";
 import {
   callFailedHook,
   failWithoutRunning,
@@ -125,12 +125,7 @@ async function runIsolatedAttempt(
     if (ticket.abandoned) return { kind: "success" }; // requeued by a forced shutdown while waiting
     return await deps.runIsolated(
       isolatedRequest(ticket.ref!, entry, payload, limits.timeout, "handle"),
-      {
-        projectRoot: deps.options.projectRoot,
-        signal: deps.forceSignal,
-        onOutput: (stream, line) =>
-          deps.events.emit("job:output", { job: ticket.ref!, stream, line }),
-      },
+      isolatedOptions(ticket.ref!, entry, deps),
     );
   } catch (error) {
     // The executor refused the request (say, a bad memoryLimit): this attempt crashed; the job is not lost.
