@@ -43,6 +43,8 @@ export async function checkChildUser(
         "--no-prompt",
         "--cached-only",
         `--allow-read=${[...files].join(",")}`,
+        // Packages like ioredis read the environment at import; the probe's holds only NO_COLOR/DENO_DIR.
+        "--allow-env",
         PROBE_PATH,
       ],
       cwd: projectRoot,
@@ -97,11 +99,16 @@ export async function checkChildUser(
   }
 }
 
-function spawnFailure(who: string, user: ChildUser, error: Error, projectRoot: string): string {
-  if (error instanceof Deno.errors.PermissionDenied && /not permitted/i.test(error.message)) {
+function spawnFailure(who: string, user: ChildUser, thrown: Error, projectRoot: string): string {
+  const error = {
+    name: thrown.name,
+    message: thrown.message.replace(/^Failed to spawn '[^']*': /, ""),
+  };
+  const denied = thrown instanceof Deno.errors.PermissionDenied;
+  if (denied && /not permitted/i.test(error.message)) {
     return `${who} needs the daemon to run as root: starting a child as uid ${user.uid} failed (${error.message})`;
   }
-  if (error instanceof Deno.errors.PermissionDenied) {
+  if (denied) {
     return `${who} cannot start the Deno binary ${Deno.execPath()} or enter the project ${projectRoot} (${error.message}): install Deno where that user can run it (e.g. /usr/local/bin/deno), start the daemon with that binary, and make the project readable by the user`;
   }
   return `${who}: could not start a child as that user (${error.message})`;

@@ -3,7 +3,8 @@
  * user with the children's flags, before the daemon takes jobs. stdin is
  * `{ files, modules }`; stdout gets one JSON line: the files that user cannot
  * open and the job modules it cannot import (computed specifiers, as the real
- * child imports them).
+ * child imports them) as that user; Deno's own permission refusals are left
+ * to the job's real run, which has its declared permissions.
  */
 const input = JSON.parse(await new Response(Deno.stdin.readable).text()) as {
   files: string[];
@@ -24,7 +25,12 @@ if (unreadable.length === 0) {
     try {
       await import(url);
     } catch (error) {
-      unloadable.push({ url, error: (error as Error).message.split("\n")[0]! });
+      // The daemon imported it fine: what fails here is the user's access. Deno's own
+      // refusals (a grant the job lacks at import) are left to the job's real run.
+      const message = String((error as Error)?.message ?? error);
+      if ((error as Error)?.name !== "NotCapable" && !/Requires \w+ access/.test(message)) {
+        unloadable.push({ url, error: message.replace(/\s+/g, " ").slice(0, 400) });
+      }
     }
   }
 }
