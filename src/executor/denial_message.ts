@@ -19,6 +19,9 @@ export interface Denial {
 // NotCapable errors and loader refusals (TypeError) both use this sentence.
 const REQUIRES =
   /Requires (read|write|net|env|run|ffi|sys|import) access(?: to "((?:[^"\\]|\\.)*)")?[^\n]*/;
+// Children run with --cached-only: a module that is not already local is refused like a permission.
+const NOT_CACHED =
+  /(?:Specifier|npm package) not found in cache: "((?:[^"\\]|\\.)*)", --cached-only is specified\./;
 // Deno's PermissionDenied: `Permission denied (os error 13): readfile '/srv/secret'`.
 const OS_DENIED =
   /^(?:Permission denied|Operation not permitted) \(os error \d+\)(?:: \w+ '([^']*)')?/;
@@ -31,6 +34,10 @@ export function findDenial(error: SerializedError): Denial | undefined {
     if (match) {
       const denial: Denial = { kind: match[1]!, denoMessage: match[0], source: current };
       return match[2] === undefined ? denial : { ...denial, target: match[2] };
+    }
+    const notCached = NOT_CACHED.exec(current.message);
+    if (notCached) {
+      return { kind: "import", target: notCached[1]!, denoMessage: notCached[0], source: current };
     }
     if (current.name === "NotCapable") {
       return { kind: "unknown", denoMessage: current.message, source: current };
