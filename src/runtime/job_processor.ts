@@ -23,6 +23,7 @@ import {
   type ParsedPayload,
   parsePayload,
 } from "../payload/laravel_payload.ts";
+import { printable } from "../payload/untrusted_text.ts";
 import { contextInfo, isolatedOptions, isolatedRequest } from "./attempt_requests.ts";
 import {
   callFailedHook,
@@ -48,7 +49,8 @@ export async function processJob(ticket: Ticket, deps: ProcessorDeps): Promise<v
     ticket,
     deps,
     payload,
-    entry?.name ?? payload.commandName ?? payload.displayName ?? payload.job,
+    // A registered name is trusted; a name the payload made up goes to logs escaped.
+    entry?.name ?? printable(payload.commandName ?? payload.displayName ?? payload.job),
   );
   if (!entry) {
     if (deps.options.unknownJobs === "leave") return await leaveForAnotherWorker(ticket, deps);
