@@ -161,10 +161,17 @@ Deno.test("hostile: escape attempts through a real daemon each fail with a permi
     assert.ok(project.daemon.events.some((e) => e.event === "benign" && e.n === 1));
     assert.deepEqual(childrenOf(project.daemon.pid), [], "no child outlives its job");
     const rss = rssMb(project.daemon.pid);
-    assert.ok(rss < 300, `daemon RSS ${rss.toFixed(0)} MB`);
+    // Under the default --memory (128 MB), past which a daemon drains and exits 12.
+    assert.ok(rss < 128, `daemon RSS ${rss.toFixed(0)} MB`);
     assert.deepEqual(project.daemon.events.filter(isEvent("worker:uncaught")), []);
     const status = await project.stop();
     assert.equal(status.code, 0, project.daemon.stderr.join("\n"));
+    const stopped = project.daemon.events.find(isEvent("worker:stopped"))!;
+    console.log(
+      `daemon after ${attempts.length} escape attempts: RSS ${
+        rss.toFixed(0)
+      } MB, longest event-loop stall ${stopped.maxLagMs} ms`,
+    );
   } finally {
     await Deno.remove(join(outsideFile, ".."), { recursive: true }).catch(() => {});
     if (project.daemon.events.every((e) => e.event !== "worker:stopped")) await project.stop();

@@ -2,6 +2,7 @@
  * What the daemon prints: one Laravel-style line per job event on stdout, or
  * with --json one JSON object per event. Warnings go to the log (stderr).
  */
+import { printable } from "../payload/untrusted_text.ts";
 import type { Logger } from "../log.ts";
 import type { EventBus, EventName, JobRef, KQueueEvents } from "../events.ts";
 
@@ -70,7 +71,11 @@ export function printHumanEvents(
       ),
   );
   events.on("job:requeued", ({ job, reason }) => line(job, "Requeued:", reason));
-  events.on("job:output", ({ job, stream, line: text }) => line(job, `${stream}:`, text));
+  // A job may print hostile data: it must not forge log lines or send terminal escapes.
+  events.on(
+    "job:output",
+    ({ job, stream, line: text }) => line(job, `${stream}:`, printable(text, 4000)),
+  );
   events.on("job:reservation-lost", ({ job }) =>
     log.warn(
       `${job.name} [${job.id}]: another worker took this job over after retry_after; its outcome was not written`,
@@ -97,6 +102,13 @@ export function printHumanEvents(
     },
   );
   events.on("worker:lag", ({ lagMs, inlineJobs }) => log.warn(lagMessage(lagMs, inlineJobs)));
+  events.on(
+    "worker:stopped",
+    ({ reason, processed, maxLagMs }) =>
+      log.info(
+        `Stopped (${reason}) after ${processed} job(s); longest event-loop stall ${maxLagMs} ms`,
+      ),
+  );
   events.on("worker:uncaught", ({ error, inlineJobs }) => {
     const running = inlineJobs.map((j) => `${j.name} [${j.id}]`).join(", ") || "none";
     log.error(

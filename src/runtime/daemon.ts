@@ -281,6 +281,7 @@ export class Daemon {
       reason,
       exitCode: result.exitCode,
       processed: result.processed,
+      maxLagMs: result.maxLagMs,
     });
     return result;
   }
