@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { resolvePermissions } from "../src/executor/permission_flags.ts";
-import { realTarget } from "../src/executor/permission_paths.ts";
+import { realTargetInside } from "../src/executor/permission_paths.ts";
 import { jobRequest, PROJECT_ROOT, runRecorded } from "./isolated_helpers.ts";
 
 interface Layout {
@@ -95,8 +95,11 @@ Deno.test("symlinks: links that stay inside the project, and absolute paths outs
       `${project}/data/new/later.txt`,
       outside,
     ]);
-    assert.equal(realTarget(`${project}/inner/ok.txt`), `${project}/data/ok.txt`);
-    assert.equal(realTarget(`${project}/data/up/x/../secret.txt`), `${outside}/secret.txt`);
+    assert.equal(realTargetInside(`${project}/inner/ok.txt`, project), `${project}/data/ok.txt`);
+    assert.equal(
+      realTargetInside(`${project}/data/up/x/../secret.txt`, project),
+      `${outside}/secret.txt`,
+    );
   } finally {
     await cleanup();
   }

@@ -35,8 +35,8 @@ export function resolveDeclaredPath(
   let real: string;
   let realRoot: string;
   try {
-    real = realTarget(written);
-    realRoot = realTarget(projectRoot);
+    realRoot = realPathOrAsWritten(projectRoot);
+    real = realTargetInside(join(realRoot, relative(projectRoot, written)), realRoot);
   } catch (error) {
     return fail(`could not be checked for symlinks: ${(error as Error).message}`);
   }
@@ -51,21 +51,26 @@ export function resolveDeclaredPath(
 }
 
 /**
- * The real path of `path` (absolute): every symlink followed, like
- * `realpath`, but a missing tail is kept as written instead of failing.
+ * The real path of `path` (absolute, under `realRoot` as written): every
+ * symlink followed, like `realpath`, but a missing tail is kept as written
+ * instead of failing. Only the project is looked at (a daemon may be denied
+ * the rest): once the walk leaves it, the rest is joined as written, which is
+ * enough to know the target is outside.
  */
-export function realTarget(path: string): string {
+export function realTargetInside(path: string, realRoot: string): string {
   const pending = path.split(sep).filter((part) => part !== "");
   let resolved: string = sep;
   let hops = 0;
   while (pending.length > 0) {
     const part = pending.shift()!;
     if (part === ".") continue;
-    if (part === "..") {
-      resolved = dirname(resolved);
+    const next = part === ".." ? dirname(resolved) : join(resolved, part);
+    if (part === ".." || isInside(realRoot, next)) {
+      // `..`, or an ancestor of the project root (already real): nothing to follow.
+      resolved = next;
       continue;
     }
-    const next = join(resolved, part);
+    if (!isInside(next, realRoot)) return resolve(next, ...pending);
     let info: Deno.FileInfo;
     try {
       info = Deno.lstatSync(next);
@@ -86,6 +91,16 @@ export function realTarget(path: string): string {
     pending.unshift(...target.split(sep).filter((piece) => piece !== ""));
   }
   return resolved;
+}
+
+/** A project root that does not exist has no symlinks to follow. */
+function realPathOrAsWritten(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return path;
+    throw error;
+  }
 }
 
 /** True when `path` is one of `roots` or inside one of them. */

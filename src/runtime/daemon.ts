@@ -304,4 +304,15 @@ function checkDeclarations(o: ResolvedDaemonOptions): void {
       allowUnscoped: o.allowUnscoped.includes(job.name),
     });
   }
+  // A memoryLimit is enforced by polling the child's /proc/<pid>/status: unreadable, it would
+  // silently not be enforced (only V8's heap cap, which misses ArrayBuffers).
+  const limited = isolated.find((job) => job.config.memoryLimit !== undefined);
+  if (
+    limited &&
+    Deno.permissions.querySync({ name: "read", path: "/proc/1/status" }).state !== "granted"
+  ) {
+    throw new TypeError(
+      `Cannot start worker as ${limited.name} has memoryLimit = ${limited.config.memoryLimit}, which needs the daemon to read /proc (it polls the child's RSS there): add /proc to the daemon's --allow-read`,
+    );
+  }
 }
