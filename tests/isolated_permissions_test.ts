@@ -231,3 +231,28 @@ Deno.test("net: each loopback spelling is its own grant (localhost, 127.0.0.1, [
     else assert.match(got, expected, `${declared} → ${host}`);
   }
 });
+
+Deno.test("child: --no-prompt, --cached-only and a cleared environment, as the OS sees them", async () => {
+  Deno.env.set("KQ_PROBE_SECRET", "s3cret");
+  Deno.env.set("KQ_PROBE_PATH", "/declared");
+  const split = (path: string) => Deno.readTextFileSync(path).split("\0").filter((s) => s !== "");
+  let seen: { argv: string[]; environ: string[] } | undefined;
+  const { outcome, stdout } = await runRecorded(
+    jobRequest(PROBES, "RequestMoreJob", { permissions: { env: ["KQ_PROBE_PATH"] } }),
+    // Deno itself refuses a child /proc/self/cmdline (it needs --allow-all): read it from here.
+    {
+      onSpawn: (pid) =>
+        seen = { argv: split(`/proc/${pid}/cmdline`), environ: split(`/proc/${pid}/environ`) },
+    },
+  );
+  assert.deepEqual(outcome, { kind: "success" });
+  assert.deepEqual(stdout, ["denied"], "asking for more never prompts and never gets it");
+  const { argv, environ } = seen!;
+  assert.ok(argv.includes("--no-prompt") && argv.includes("--cached-only"), argv.join(" "));
+  assert.ok(
+    !argv.some((arg) => arg === "-A" || arg === "--allow-all" || /^--allow-\w+$/.test(arg)),
+  );
+  const names = environ.map((entry) => entry.split("=")[0]).sort();
+  const expected = ["KQ_PROBE_PATH", "NO_COLOR", ...(Deno.env.get("DENO_DIR") ? ["DENO_DIR"] : [])];
+  assert.deepEqual(names, expected.sort(), "only what was declared, plus what Deno needs");
+});
