@@ -8,15 +8,8 @@
 import assert from "node:assert/strict";
 import { openConnection, type QueueConnection } from "../src/mod.ts";
 import { DaemonProcess, exitedOk, isEvent } from "./helpers/daemon_process.ts";
-import {
-  FUZZ_JOBS,
-  FUZZ_SEED,
-  type FuzzCase,
-  fuzzRegistry,
-  PayloadFuzzer,
-  predict,
-  type Prediction,
-} from "./helpers/payload_fuzz.ts";
+import { FUZZ_SEED, type FuzzCase, PayloadFuzzer } from "./helpers/payload_fuzz.ts";
+import { FUZZ_JOBS, fuzzRegistry, predict, type Prediction } from "./helpers/payload_oracle.ts";
 import { assertQueueEmpty, tempQueue } from "./helpers/temp_project.ts";
 import { RedisServer } from "./redis_fixtures/redis_server.ts";
 import { CJSON_REASON, NO_ATTEMPTS_REASON } from "../src/drivers/redis/invalid_payloads.ts";

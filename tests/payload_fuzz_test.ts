@@ -6,7 +6,8 @@
  * then checks a running daemon does exactly what this oracle says.
  */
 import assert from "node:assert/strict";
-import { FUZZ_SEED, fuzzRegistry, PayloadFuzzer, predict } from "./helpers/payload_fuzz.ts";
+import { FUZZ_SEED, PayloadFuzzer } from "./helpers/payload_fuzz.ts";
+import { fuzzRegistry, predict } from "./helpers/payload_oracle.ts";
 
 Deno.test(`payload fuzz: 12,000 payloads through the decoder, 0 crashes, every refusal names its reason (seed ${FUZZ_SEED})`, async () => {
   const registry = await fuzzRegistry();
