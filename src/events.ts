@@ -54,6 +54,8 @@ export interface KQueueEvents {
     readonly reason: StopReason;
     readonly exitCode: number;
     readonly processed: number;
+    /** The longest the daemon's event loop was blocked during the run, in ms. */
+    readonly maxLagMs: number;
   };
   /** The event loop was blocked; `inlineJobs` were running at the time (the culprit is among them). */
   "worker:lag": { readonly lagMs: number; readonly inlineJobs: readonly JobRef[] };

@@ -177,3 +177,53 @@ Deno.test("daemon: --unknown-jobs=leave puts a job with no KQueue class back unt
     await q.cleanup();
   }
 });
+
+Deno.test("daemon: a payload holding a raw NUL byte is failed with its whole text in failed_jobs (node:sqlite cuts TEXT at NUL)", async () => {
+  const q = await tempQueue();
+  try {
+    const text = `{"uuid":"${crypto.randomUUID()}","job":"${
+      HANDLER.replaceAll("\\", "\\\\")
+    }","data":{"command":"a\u0000b"}} and more after the NUL`;
+    await q.connection.driver.push("default", text);
+    const daemon = await runToDrain(q.env());
+    assert.equal(daemon.events.filter(isEvent("job:failed")).length, 1);
+    const [row] = await q.connection.failed.list();
+    assert.equal(row!.payload, text, "nothing after the NUL is lost");
+    assert.match(row!.exception, /Bad control character in string literal/);
+    assert.equal((await q.connection.failed.find(row!.uuid))!.payload, text);
+    await assertQueueEmpty(q);
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: a class name from the payload cannot forge log lines or send terminal escapes", async () => {
+  const q = await tempQueue();
+  try {
+    const name = "Evil\n2026-01-01 00:00:00.000 [INF] kqueue: forged\u001b[2J";
+    await q.connection.driver.push(
+      "default",
+      JSON.stringify({
+        uuid: crypto.randomUUID(),
+        job: HANDLER,
+        data: { commandName: name, command: 'O:4:"Evil":0:{}' },
+      }),
+    );
+    const { DaemonProcess, FIXTURE_JOBS } = await import("./helpers/daemon_process.ts");
+    const daemon = new DaemonProcess(
+      ["work", "--jobs", FIXTURE_JOBS, "--stop-when-drained", "--sleep=1"],
+      q.env(),
+    );
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    const log = daemon.stderr.join("\n");
+    assert.ok(!log.includes("\u001b"), "no escape sequence reaches the terminal");
+    assert.ok(
+      !daemon.stderr.some((line) => line.includes("forged") && line.startsWith("2026-01-01")),
+    );
+    assert.match(log, /Evil\\u000a2026-01-01 00:00:00\.000 \[INF\] kqueue: forged\\u001b\[2J/);
+    const [row] = await q.connection.failed.list();
+    assert.match(row!.exception, /No job named "Evil\\u000a2026/);
+  } finally {
+    await q.cleanup();
+  }
+});

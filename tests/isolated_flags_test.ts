@@ -41,8 +41,20 @@ Deno.test("permissions: entries that fail open or escape are refused with a Type
     [{ write: ["logs/../../etc"] }, /escapes the project root/],
     [
       { read: true },
-      /permissions\.read must be a list \(allow-all is refused\): current value is true/,
+      /permissions\.read must be a list, or "all" with the daemon's opt-in: current value is true/,
     ],
+    [
+      { net: "all" },
+      /ResizeImage as permissions\.net is "all", an unscoped grant: list what it needs, or start the daemon with --allow-unscoped=ResizeImage to allow it/,
+    ],
+    [{ env: "all" }, /permissions\.env is "all", an unscoped grant/],
+    [
+      { read: ["/"] },
+      /permissions\.read entry "\/" is the whole filesystem, an unscoped grant: list narrower paths, or start the daemon with --allow-unscoped=ResizeImage/,
+    ],
+    [{ write: ["/etc/.."] }, /is the whole filesystem/],
+    [{ read: ["/etc/*"] }, /is a wildcard: list each entry, or declare permissions\.read = "all"/],
+    ["all", /must be an object of lists \(allow-all is never granted: declare each kind\)/],
     [{ net: "*" }, /permissions\.net must be a list/],
     [{ read: ["*"] }, /is a wildcard/],
     [{ env: ["AWS_*"] }, /is a wildcard/],
@@ -62,6 +74,25 @@ Deno.test("permissions: entries that fail open or escape are refused with a Type
       JSON.stringify(permissions),
     );
   }
+});
+
+Deno.test("permissions: unscoped grants need the daemon's opt-in, and then become the one bare flag", () => {
+  const declared = { read: "all", net: "all", env: ["APP_KEY"], write: ["/"] } as const;
+  assert.throws(() => resolvePermissions(declared, ROOT, "Wide"), /--allow-unscoped=Wide/);
+  assert.throws(
+    () => resolvePermissions(declared, ROOT, "Wide", { allowUnscoped: false }),
+    /--allow-unscoped=Wide/,
+  );
+  const resolved = resolvePermissions(declared, ROOT, "Wide", { allowUnscoped: true });
+  assert.equal(resolved.read, "all");
+  assert.deepEqual(resolved.write, ["/"]);
+  assert.deepEqual(permissionArgs(resolved, ["/srv/app/jobs/wide.ts"]), [
+    "--allow-read",
+    "--allow-write=/",
+    "--allow-net",
+    "--allow-env=APP_KEY",
+  ]);
+  assert.ok(!permissionArgs(resolved, []).includes("--allow-all"));
 });
 
 Deno.test("permission args: one exact flag per declared kind, none for an empty list", () => {

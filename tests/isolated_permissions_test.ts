@@ -195,3 +195,64 @@ Deno.test("what the job spawns dies with its child (process-group kill)", async 
   assert.ok(sleeperPid > 0, `no sleeper pid in ${JSON.stringify(stdout)}`);
   await waitUntilGone(sleeperPid, 2_000);
 });
+
+Deno.test("net: each loopback spelling is its own grant (localhost, 127.0.0.1, [::1], 0.0.0.0, 127.1)", async () => {
+  using v4 = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = v4.addr.port;
+  using _v6 = Deno.listen({ hostname: "::1", port });
+  Deno.env.set("KQ_PROBE_PORT", String(port));
+  const env = ["KQ_PROBE_HOST", "KQ_PROBE_PORT"];
+  const attempt = async (declared: string, host: string) => {
+    Deno.env.set("KQ_PROBE_HOST", host);
+    const { outcome } = await runRecorded(jobRequest(PROBES, "ConnectJob", {
+      permissions: { net: [`${declared}:${port}`], env },
+    }));
+    return outcome.kind === "success" ? "connected" : `${outcome.kind}: ${describe(outcome)}`;
+  };
+  // What Deno 2.9 grants: the name as written (case and a trailing dot aside), and the
+  // IPv4-mapped form of a declared IPv4 address. Nothing is resolved to compare addresses.
+  const table: [string, string, RegExp | "connected"][] = [
+    ["127.0.0.1", "127.0.0.1", "connected"],
+    ["127.0.0.1", "::ffff:127.0.0.1", "connected"],
+    ["127.0.0.1", "localhost", /^denied: .*may not connect to "localhost:\d+"/],
+    ["127.0.0.1", "::1", /^denied: .*may not connect to "\[::1\]:\d+"/],
+    ["127.0.0.1", "0.0.0.0", /^denied: .*may not connect to "0\.0\.0\.0:\d+"/],
+    ["127.0.0.1", "127.1", /^denied: .*may not connect to "127\.1:\d+"/],
+    ["localhost", "localhost", "connected"],
+    ["localhost", "127.0.0.1", /^denied: .*may not connect to "127\.0\.0\.1:\d+"/],
+    ["localhost", "::1", /^denied: .*may not connect to "\[::1\]:\d+"/],
+    ["[::1]", "::1", "connected"],
+    ["[::1]", "localhost", /^denied: .*may not connect to "localhost:\d+"/],
+    ["[::1]", "127.0.0.1", /^denied: .*may not connect to "127\.0\.0\.1:\d+"/],
+  ];
+  for (const [declared, host, expected] of table) {
+    const got = await attempt(declared, host);
+    if (expected === "connected") assert.equal(got, "connected", `${declared} → ${host}`);
+    else assert.match(got, expected, `${declared} → ${host}`);
+  }
+});
+
+Deno.test("child: --no-prompt, --cached-only and a cleared environment, as the OS sees them", async () => {
+  Deno.env.set("KQ_PROBE_SECRET", "s3cret");
+  Deno.env.set("KQ_PROBE_PATH", "/declared");
+  const split = (path: string) => Deno.readTextFileSync(path).split("\0").filter((s) => s !== "");
+  let seen: { argv: string[]; environ: string[] } | undefined;
+  const { outcome, stdout } = await runRecorded(
+    jobRequest(PROBES, "RequestMoreJob", { permissions: { env: ["KQ_PROBE_PATH"] } }),
+    // Deno itself refuses a child /proc/self/cmdline (it needs --allow-all): read it from here.
+    {
+      onSpawn: (pid) =>
+        seen = { argv: split(`/proc/${pid}/cmdline`), environ: split(`/proc/${pid}/environ`) },
+    },
+  );
+  assert.deepEqual(outcome, { kind: "success" });
+  assert.deepEqual(stdout, ["denied"], "asking for more never prompts and never gets it");
+  const { argv, environ } = seen!;
+  assert.ok(argv.includes("--no-prompt") && argv.includes("--cached-only"), argv.join(" "));
+  assert.ok(
+    !argv.some((arg) => arg === "-A" || arg === "--allow-all" || /^--allow-\w+$/.test(arg)),
+  );
+  const names = environ.map((entry) => entry.split("=")[0]).sort();
+  const expected = ["KQ_PROBE_PATH", "NO_COLOR", ...(Deno.env.get("DENO_DIR") ? ["DENO_DIR"] : [])];
+  assert.deepEqual(names, expected.sort(), "only what was declared, plus what Deno needs");
+});

@@ -49,6 +49,10 @@ const COMMANDS: Record<string, string> = {
   --jobs=DIR                   Where job classes live (default ./jobs)
   --database=PATH              SQLite file (default DB_DATABASE)
   --connection=NAME            Queue connection (default QUEUE_CONNECTION)
+  --allow-unscoped=Job[,Job…]  Let these isolated jobs have the unscoped grants they declare
+                               (permissions.x = "all", or the path /); refused otherwise
+  --child-user=UID:GID|NAME    Run isolated children as this unprivileged user (daemon must be
+                               root; default off: children run as the daemon's user)
 
 Signals: SIGTERM, SIGINT, SIGQUIT stop gracefully; a second one forces.`,
   dispatch: `Usage: deno task kqueue dispatch <JobName> ['{"field":"value"}'] [flags]

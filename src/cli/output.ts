@@ -2,6 +2,7 @@
  * What the daemon prints: one Laravel-style line per job event on stdout, or
  * with --json one JSON object per event. Warnings go to the log (stderr).
  */
+import { printable } from "../payload/untrusted_text.ts";
 import type { Logger } from "../log.ts";
 import type { EventBus, EventName, JobRef, KQueueEvents } from "../events.ts";
 
@@ -71,7 +72,11 @@ export function printHumanEvents(
       ),
   );
   events.on("job:requeued", ({ job, reason }) => line(job, "Requeued:", reason));
-  events.on("job:output", ({ job, stream, line: text }) => line(job, `${stream}:`, text));
+  // A job may print hostile data: it must not forge log lines or send terminal escapes.
+  events.on(
+    "job:output",
+    ({ job, stream, line: text }) => line(job, `${stream}:`, printable(text, 4000)),
+  );
   events.on("job:reservation-lost", ({ job }) =>
     log.warn(
       `${job.name} [${job.id}]: another worker took this job over after its reservation lapsed; its outcome was not written`,
@@ -111,6 +116,13 @@ export function printHumanEvents(
         } s liveness limit), so lease extension paused meanwhile: jobs in ` +
         `flight may have been taken over by another worker; a CPU-heavy job should set isolated = true`,
     ));
+  events.on(
+    "worker:stopped",
+    ({ reason, processed, maxLagMs }) =>
+      log.info(
+        `Stopped (${reason}) after ${processed} job(s); longest event-loop stall ${maxLagMs} ms`,
+      ),
+  );
   events.on("worker:uncaught", ({ error, inlineJobs }) => {
     const running = inlineJobs.map((j) => `${j.name} [${j.id}]`).join(", ") || "none";
     log.error(

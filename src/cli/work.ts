@@ -3,9 +3,12 @@ import type { Logger } from "../log.ts";
 import { openConnection, type QueueConnection } from "../connection.ts";
 import { readLeaseEnv } from "../config/env.ts";
 import { useConnection } from "../dispatch.ts";
+import { type ChildUser, parseChildUser } from "../executor/child_user.ts";
+import { checkChildUser } from "../executor/child_user_check.ts";
 import { discoverJobs } from "../jobs/discover.ts";
 import { Daemon, type DaemonResult } from "../runtime/daemon.ts";
 import type { DaemonOptions } from "../runtime/options.ts";
+import type { JobRegistry } from "../jobs/registry.ts";
 import { listOfNames, listOfSeconds, numberFlag, parseFlags } from "./args.ts";
 import { CliError } from "./cli_error.ts";
 import { printHumanEvents, printJsonEvents } from "./output.ts";
@@ -36,6 +39,8 @@ export const WORK_FLAGS = {
   "stop-when-drained": { type: "boolean" },
   once: { type: "boolean" },
   json: { type: "boolean" },
+  "allow-unscoped": { type: "string" },
+  "child-user": { type: "string" },
 } as const;
 
 /** Hooks the CLI entry provides: signal installation and the logger. */
@@ -59,6 +64,7 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
       `No jobs found in ${jobsDir}: export classes that extend KQueueJob there, or pass --jobs DIR`,
     );
   }
+  const childUser = await childUserFlag(values["child-user"], registry);
   const retryAfter = numberFlag(values, "retry-after", { positive: true });
   const leaseEnv = (() => {
     try {
@@ -108,6 +114,8 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
     stopWhenEmpty: values["stop-when-empty"] === true,
     stopWhenDrained: values["stop-when-drained"] === true,
     once: values.once === true,
+    allowUnscoped: listOfNames(values, "allow-unscoped"),
+    childUser,
   }, connection);
   env.log.info(`Queue: ${connection.description}`);
   if (values.json) printJsonEvents(daemon.events);
@@ -162,6 +170,26 @@ function watchParent(onGone: () => void): () => void {
   }, 1000);
   Deno.unrefTimer(timer);
   return () => clearInterval(timer);
+}
+
+/** `--child-user`: parsed, then proven at start-up by a probe child run as that user. */
+async function childUserFlag(
+  value: string | boolean | undefined,
+  registry: JobRegistry,
+): Promise<ChildUser | undefined> {
+  if (value === undefined) return undefined;
+  try {
+    const user = parseChildUser(String(value));
+    const isolated = registry.list().filter((job) => job.config.isolated && job.moduleUrl);
+    await checkChildUser(
+      user,
+      isolated.map((job) => ({ name: job.name, moduleUrl: job.moduleUrl! })),
+      Deno.cwd(),
+    );
+    return user;
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
 }
 
 function unknownJobsFlag(value: string | boolean | undefined): "fail" | "leave" | undefined {

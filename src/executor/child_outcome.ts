@@ -90,6 +90,12 @@ function resultOutcome(facts: ChildRunFacts, result: ChildResult): AttemptOutcom
       return { kind: "failed", error: deserializeError(result.error) };
     case "timeout":
       return timeoutOutcome(facts);
+    case "exit":
+      return crashed(
+        `${facts.jobName}'s child exited with code ${result.code} without reporting a result: the job called Deno.exit(${result.code})${
+          stderrSuffix(facts)
+        }`,
+      );
     case "error": {
       const denial = findDenial(result.error);
       if (denial) return { kind: "denied", error: permissionDeniedError(facts.jobName, denial) };

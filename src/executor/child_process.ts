@@ -2,13 +2,18 @@
  * Spawns a child in its own process group and kills the whole group:
  * `detached: true` keeps a Ctrl-C on the daemon's group from reaching children
  * before the drain, and a group kill also takes anything the job spawned.
+ * With `user`, the child runs as that uid/gid (the OS layer under Deno's own
+ * permissions; the daemon must be root).
  */
+import type { ChildUser } from "./child_user.ts";
 
 export interface ChildSpawnOptions {
   readonly args: readonly string[];
   readonly cwd: string;
   /** The child's whole environment (nothing is inherited). */
   readonly env: Readonly<Record<string, string>>;
+  /** Run as this uid/gid instead of the daemon's (supplementary groups are dropped). */
+  readonly user?: ChildUser;
 }
 
 export interface SpawnedChild {
@@ -36,6 +41,7 @@ export function spawnChild(options: ChildSpawnOptions): SpawnedChild {
     stdout: "piped",
     stderr: "piped",
     detached: true,
+    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
   }).spawn();
 
   let exited = false;

@@ -4,9 +4,9 @@
  */
 import { PermissionDeniedError, type SerializedError } from "../errors.ts";
 
-/** A Deno permission refusal found in an error (or its causes). */
+/** A Deno permission refusal (or the OS's own, under `--child-user`) found in an error or its causes. */
 export interface Denial {
-  /** `read`, `write`, `net`, `env`, `run`, `ffi`, `sys` or `import`. */
+  /** `read`, `write`, `net`, `env`, `run`, `ffi`, `sys`, `import`, or `os` (EACCES/EPERM). */
   readonly kind: string;
   /** What was touched, when Deno names it (`toObject()` on env names nothing). */
   readonly target?: string;
@@ -19,6 +19,12 @@ export interface Denial {
 // NotCapable errors and loader refusals (TypeError) both use this sentence.
 const REQUIRES =
   /Requires (read|write|net|env|run|ffi|sys|import) access(?: to "((?:[^"\\]|\\.)*)")?[^\n]*/;
+// Children run with --cached-only: a module that is not already local is refused like a permission.
+const NOT_CACHED =
+  /(?:Specifier|npm package) not found in cache: "((?:[^"\\]|\\.)*)", --cached-only is specified\./;
+// Deno's PermissionDenied: `Permission denied (os error 13): readfile '/srv/secret'`.
+const OS_DENIED =
+  /^(?:Permission denied|Operation not permitted) \(os error \d+\)(?:: \w+ '([^']*)')?/;
 
 /** The first Deno permission refusal in `error`'s cause chain, if any. */
 export function findDenial(error: SerializedError): Denial | undefined {
@@ -29,8 +35,17 @@ export function findDenial(error: SerializedError): Denial | undefined {
       const denial: Denial = { kind: match[1]!, denoMessage: match[0], source: current };
       return match[2] === undefined ? denial : { ...denial, target: match[2] };
     }
+    const notCached = NOT_CACHED.exec(current.message);
+    if (notCached) {
+      return { kind: "import", target: notCached[1]!, denoMessage: notCached[0], source: current };
+    }
     if (current.name === "NotCapable") {
       return { kind: "unknown", denoMessage: current.message, source: current };
+    }
+    const os = current.name === "PermissionDenied" ? OS_DENIED.exec(current.message) : null;
+    if (os) {
+      const denial: Denial = { kind: "os", denoMessage: current.message, source: current };
+      return os[1] === undefined ? denial : { ...denial, target: os[1] };
     }
   }
   return undefined;
@@ -67,6 +82,8 @@ function describeAccess({ kind, target }: Denial): string {
       return `call the system API ${quoted ?? ""}`.trimEnd();
     case "import":
       return `import from ${quoted ?? "a remote host"}`;
+    case "os":
+      return `access ${quoted ?? "that"}`;
     default:
       return "do that";
   }
@@ -86,6 +103,8 @@ function describeFix({ kind, target }: Denial): string {
       return "isolated jobs load only local modules and cached npm packages";
     case "unknown":
       return "declare it in the job's permissions";
+    case "os":
+      return "the operating system refused it (the child's user lacks access: see the file's owner and mode, and --child-user)";
     default:
       return `add it to permissions.${kind}`;
   }

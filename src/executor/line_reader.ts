@@ -12,22 +12,36 @@ export async function* readLines(
   maxLineChars = DEFAULT_MAX_LINE_CHARS,
 ): AsyncGenerator<string, void, undefined> {
   const decoder = new TextDecoder();
-  let pending = "";
+  // The current line's pieces, joined once: appending to one string re-copies it per chunk.
+  const parts: string[] = [];
+  let size = 0;
+  const take = (): string => {
+    const line = parts.join("");
+    parts.length = 0;
+    size = 0;
+    return line;
+  };
   for await (const chunk of stream) {
-    pending += decoder.decode(chunk, { stream: true });
-    let start = 0;
-    let newline = pending.indexOf("\n", start);
+    let text = decoder.decode(chunk, { stream: true });
+    let newline = text.indexOf("\n");
     while (newline >= 0) {
-      yield pending.slice(start, newline);
-      start = newline + 1;
-      newline = pending.indexOf("\n", start);
+      parts.push(text.slice(0, newline));
+      yield take();
+      text = text.slice(newline + 1);
+      newline = text.indexOf("\n");
     }
-    pending = pending.slice(start);
-    while (pending.length > maxLineChars) {
-      yield pending.slice(0, maxLineChars);
-      pending = pending.slice(maxLineChars);
+    while (size + text.length > maxLineChars) {
+      const room = maxLineChars - size;
+      parts.push(text.slice(0, room));
+      yield take();
+      text = text.slice(room);
+    }
+    if (text.length > 0) {
+      parts.push(text);
+      size += text.length;
     }
   }
-  pending += decoder.decode();
-  if (pending.length > 0) yield pending;
+  const rest = decoder.decode();
+  if (rest.length > 0) parts.push(rest);
+  if (parts.length > 0) yield take();
 }

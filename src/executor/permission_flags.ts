@@ -3,12 +3,30 @@
  *
  * Every entry is checked, because a wrong one fails open: Deno reads a bare
  * `--allow-read` as "everything", and commas split one entry into two.
+ * Unscoped grants (`"all"`, or the path `/`) need two opt-ins: the job
+ * declares them and the daemon allows them for that job (`--allow-unscoped`).
+ * `--allow-all` is never produced.
  */
-import { isAbsolute, normalize, relative, resolve, sep } from "node:path";
-import { type JobPermissions, PERMISSION_KINDS, type PermissionKind } from "../jobs/permissions.ts";
+import {
+  type JobPermissions,
+  PERMISSION_KINDS,
+  type PermissionKind,
+  UNSCOPED,
+} from "../jobs/permissions.ts";
+import { isCoveredBy, resolveDeclaredPath } from "./permission_paths.ts";
+
+export { isCoveredBy } from "./permission_paths.ts";
+
+/** A kind's validated grant: absolute paths / checked names, or everything of that kind. */
+export type ResolvedGrant = readonly string[] | typeof UNSCOPED;
 
 /** Declared permissions with every path absolute and every entry validated. */
-export type ResolvedPermissions = { readonly [K in PermissionKind]: readonly string[] };
+export type ResolvedPermissions = { readonly [K in PermissionKind]: ResolvedGrant };
+
+export interface ResolveOptions {
+  /** The daemon allows this job's unscoped grants (`--allow-unscoped=<job>`). @default false */
+  readonly allowUnscoped?: boolean;
+}
 
 const PATH_KINDS: ReadonlySet<PermissionKind> = new Set(["read", "write", "ffi"]);
 const NET_ENTRY = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/;
@@ -18,35 +36,51 @@ const PROGRAM_NAME = /^[A-Za-z0-9._+-]+$/;
 
 /**
  * Validates `permissions` and resolves its paths against `projectRoot`.
- * A relative path must stay inside the project; a path outside it must be written absolute.
+ * A relative path must stay inside the project; a path outside it must be
+ * written absolute; a path inside it is judged by its real target (symlinks).
  * Throws a TypeError naming the job, the entry and the rule it breaks.
  */
 export function resolvePermissions(
   permissions: JobPermissions,
   projectRoot: string,
   jobName: string,
+  options: ResolveOptions = {},
 ): ResolvedPermissions {
   const fail = (message: string): never => {
     throw new TypeError(`Cannot isolate ${jobName} as ${message}`);
   };
+  const optIn = `start the daemon with --allow-unscoped=${jobName} to allow it`;
   if (typeof permissions !== "object" || permissions === null || Array.isArray(permissions)) {
-    fail(`its permissions must be an object of lists: current value is ${show(permissions)}`);
+    fail(
+      `its permissions must be an object of lists (allow-all is never granted: declare each kind): current value is ${
+        show(permissions)
+      }`,
+    );
   }
   for (const key of Object.keys(permissions)) {
     if (!(PERMISSION_KINDS as readonly string[]).includes(key)) {
       fail(`permissions.${key} is not a permission kind (use ${PERMISSION_KINDS.join(", ")})`);
     }
   }
-  const resolved = {} as Record<PermissionKind, string[]>;
+  const resolved = {} as Record<PermissionKind, ResolvedGrant>;
   for (const kind of PERMISSION_KINDS) {
     const entries: unknown = permissions[kind];
     if (entries === undefined) {
       resolved[kind] = [];
       continue;
     }
+    if (entries === UNSCOPED) {
+      if (!options.allowUnscoped) {
+        fail(
+          `permissions.${kind} is "${UNSCOPED}", an unscoped grant: list what it needs, or ${optIn}`,
+        );
+      }
+      resolved[kind] = UNSCOPED;
+      continue;
+    }
     if (!Array.isArray(entries)) {
       fail(
-        `permissions.${kind} must be a list (allow-all is refused): current value is ${
+        `permissions.${kind} must be a list, or "${UNSCOPED}" with the daemon's opt-in: current value is ${
           show(entries)
         }`,
       );
@@ -58,10 +92,20 @@ export function resolvePermissions(
         fail(`${where} must be a non-empty string`);
       }
       const text = entry as string;
-      if (text === "*" || text.includes("*")) fail(`${where} is a wildcard (allow-all is refused)`);
+      if (text.includes("*")) {
+        fail(
+          `${where} is a wildcard: list each entry, or declare permissions.${kind} = "${UNSCOPED}" and ${optIn}`,
+        );
+      }
       if (text.includes(",")) fail(`${where} contains a comma, which Deno would split in two`);
       if (text.includes("\0")) fail(`${where} contains a NUL byte`);
-      out.add(resolveEntry(kind, text, projectRoot, (rule) => fail(`${where} ${rule}`)));
+      const value = resolveEntry(kind, text, projectRoot, (rule) => fail(`${where} ${rule}`));
+      if (value === "/" && !options.allowUnscoped) {
+        fail(
+          `${where} is the whole filesystem, an unscoped grant: list narrower paths, or ${optIn}`,
+        );
+      }
+      out.add(value);
     }
     resolved[kind] = [...out];
   }
@@ -75,7 +119,7 @@ function resolveEntry(
   fail: (rule: string) => never,
 ): string {
   if (PATH_KINDS.has(kind) || (kind === "run" && entry.includes("/"))) {
-    return resolvePath(entry, projectRoot, fail);
+    return resolveDeclaredPath(entry, projectRoot, fail);
   }
   if (kind === "net" && !NET_ENTRY.test(entry)) return fail("must be host or host:port");
   if (kind === "env" && !ENV_NAME.test(entry)) return fail("must be a variable name");
@@ -84,15 +128,9 @@ function resolveEntry(
   return entry;
 }
 
-function resolvePath(entry: string, projectRoot: string, fail: (rule: string) => never): string {
-  if (isAbsolute(entry)) return stripTrailingSeparator(normalize(entry));
-  const resolved = resolve(projectRoot, entry);
-  if (!isInside(resolved, projectRoot)) {
-    return fail(
-      `escapes the project root ${projectRoot} (write paths outside it as absolute paths)`,
-    );
-  }
-  return resolved;
+/** True when `grant` covers `path` (everything, or one of its roots). */
+export function grantCovers(grant: ResolvedGrant, path: string): boolean {
+  return grant === UNSCOPED || isCoveredBy(path, grant);
 }
 
 /** The `--allow-*` arguments; a kind with nothing to grant gets no flag at all. */
@@ -102,9 +140,13 @@ export function permissionArgs(
 ): string[] {
   const args: string[] = [];
   for (const kind of PERMISSION_KINDS) {
-    const values = kind === "read"
-      ? [...new Set([...resolved.read, ...loadReads])]
-      : resolved[kind];
+    const grant = resolved[kind];
+    if (grant === UNSCOPED) {
+      // The one bare flag: both the job and the daemon opted in.
+      args.push(`--allow-${kind}`);
+      continue;
+    }
+    const values = kind === "read" ? [...new Set([...grant, ...loadReads])] : grant;
     for (const value of values) {
       // Load reads come from the module graph, not from the validated declaration.
       if (value === "" || value.includes(",")) {
@@ -117,21 +159,6 @@ export function permissionArgs(
     if (values.length > 0) args.push(`--allow-${kind}=${values.join(",")}`);
   }
   return args;
-}
-
-/** True when `path` is one of `roots` or inside one of them. */
-export function isCoveredBy(path: string, roots: readonly string[]): boolean {
-  return roots.some((root) => isInside(path, root));
-}
-
-function isInside(path: string, root: string): boolean {
-  const fromRoot = relative(root, path);
-  return fromRoot === "" ||
-    (!isAbsolute(fromRoot) && fromRoot !== ".." && !fromRoot.startsWith(`..${sep}`));
-}
-
-function stripTrailingSeparator(path: string): string {
-  return path.length > 1 && path.endsWith(sep) ? path.slice(0, -1) : path;
 }
 
 function show(value: unknown): string {

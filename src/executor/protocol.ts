@@ -32,7 +32,9 @@ export type ChildResult =
   /** The child's own deadline fired (the daemon's should have fired first). */
   | { readonly kind: "timeout" }
   /** The job module failed to import, or has no job class under that export. */
-  | { readonly kind: "load-failed"; readonly error: SerializedError };
+  | { readonly kind: "load-failed"; readonly error: SerializedError }
+  /** The job called `Deno.exit(code)` (or `self.close()`) before it settled. */
+  | { readonly kind: "exit"; readonly code: number };
 
 /** Exit codes the runner uses on its own (the job's `Deno.exit(n)` passes `n` through). */
 export const CHILD_EXIT = {
@@ -90,6 +92,11 @@ export function parseFrameBody(body: string): ChildResult {
     case "failed":
     case "load-failed":
       return { kind: value.kind, error: requireSerializedError(value.error, 0) };
+    case "exit":
+      if (typeof value.code !== "number" || !Number.isInteger(value.code)) {
+        throw new TypeError("an exit frame needs an integer code");
+      }
+      return { kind: "exit", code: value.code };
     default:
       throw new TypeError(`unknown frame kind ${JSON.stringify(value.kind)}`);
   }

@@ -18,7 +18,14 @@ import { superviseChild } from "./child_supervisor.ts";
 import type { IsolatedRunRequest } from "./isolated_request.ts";
 import { JOB_WORKER_URL, localModuleFiles } from "./module_graph.ts";
 import type { AttemptOutcome } from "./outcome.ts";
-import { isCoveredBy, permissionArgs, resolvePermissions } from "./permission_flags.ts";
+import type { ChildUser } from "./child_user.ts";
+import {
+  grantCovers,
+  isCoveredBy,
+  permissionArgs,
+  type ResolvedGrant,
+  resolvePermissions,
+} from "./permission_flags.ts";
 import { type ChildSetup, createNonce } from "./protocol.ts";
 
 export interface IsolatedRunOptions {
@@ -34,6 +41,10 @@ export interface IsolatedRunOptions {
   onOutput?(stream: "stdout" | "stderr", line: string): void;
   /** The child's pid, right after it was spawned. */
   onSpawn?(pid: number): void;
+  /** The daemon allows this job's unscoped grants (`--allow-unscoped`). @default false */
+  readonly allowUnscoped?: boolean;
+  /** Run the child as this uid/gid (the daemon must be root). @default the daemon's own */
+  readonly childUser?: ChildUser;
 }
 
 /** The fixed child entry: trusted code only, since its static graph is loaded unchecked. */
@@ -55,7 +66,9 @@ export async function runIsolated(
   const { signal, killGraceMs = 2000, rssPollMs = 25 } = options;
   const projectRoot = checkOptions(options, killGraceMs, rssPollMs);
   checkRequest(request);
-  const declared = resolvePermissions(request.permissions, projectRoot, request.jobName);
+  const declared = resolvePermissions(request.permissions, projectRoot, request.jobName, {
+    allowUnscoped: options.allowUnscoped === true,
+  });
   if (signal?.aborted) return shutdownBeforeStart(request.jobName);
 
   let loadReads: readonly string[];
@@ -83,7 +96,12 @@ export async function runIsolated(
   if (signal?.aborted) return shutdownBeforeStart(request.jobName);
   let child: SpawnedChild;
   try {
-    child = spawnChild({ args, cwd: projectRoot, env: childEnv(declared.env) });
+    child = spawnChild({
+      args,
+      cwd: projectRoot,
+      env: childEnv(declared.env),
+      ...(options.childUser ? { user: options.childUser } : {}),
+    });
   } catch (error) {
     return crashed(`Could not start the child process for ${request.jobName}: ${errorText(error)}`);
   }
@@ -97,7 +115,7 @@ export async function runIsolated(
     request,
     graceMs: killGraceMs,
     // Only what the declaration does not cover: revoking a file drops any grant that contains it.
-    revokeReads: loadReads.filter((file) => !isCoveredBy(file, declared.read)),
+    revokeReads: loadReads.filter((file) => !grantCovers(declared.read, file)),
   };
   const facts = await superviseChild(child, {
     nonce: createNonce(),
@@ -117,7 +135,10 @@ export async function runIsolated(
 }
 
 /** The job's graph and the Worker entry's graph, limited to the project and KQueue's `src/`. */
-async function filesToLoad(moduleUrl: string, projectRoot: string): Promise<readonly string[]> {
+export async function filesToLoad(
+  moduleUrl: string,
+  projectRoot: string,
+): Promise<readonly string[]> {
   const [jobFiles, workerFiles] = await Promise.all([
     localModuleFiles(moduleUrl, projectRoot),
     localModuleFiles(JOB_WORKER_URL, projectRoot),
@@ -127,10 +148,13 @@ async function filesToLoad(moduleUrl: string, projectRoot: string): Promise<read
   return [...new Set([...workerFiles, ...jobFiles])].filter((file) => isCoveredBy(file, roots));
 }
 
-/** Only the declared variables, plus what Deno itself needs; the job can read none of the extras. */
-function childEnv(declaredNames: readonly string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of declaredNames) {
+/**
+ * Only the declared variables (all of the daemon's for an opted-in `"all"`),
+ * plus what Deno itself needs; the job can read none of the extras.
+ */
+export function childEnv(declaredNames: ResolvedGrant): Record<string, string> {
+  const env: Record<string, string> = declaredNames === "all" ? Deno.env.toObject() : {};
+  for (const name of declaredNames === "all" ? [] : declaredNames) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }

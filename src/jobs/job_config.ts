@@ -3,7 +3,12 @@
  * (everything else that is own and enumerable, which must be JSON-like).
  */
 import { CONFIG_FIELDS, type ConfigField, type KQueueJob } from "./job.ts";
-import { type JobPermissions, PERMISSION_KINDS } from "./permissions.ts";
+import {
+  type JobPermissions,
+  PERMISSION_KINDS,
+  type PermissionList,
+  UNSCOPED,
+} from "./permissions.ts";
 
 /** A job class's config, validated, in the units the runtime uses. */
 export interface JobConfig {
@@ -90,7 +95,10 @@ export function backoffToPayload(backoff: readonly number[] | undefined): string
 }
 
 export function hasPermissions(permissions: JobPermissions): boolean {
-  return PERMISSION_KINDS.some((kind) => (permissions[kind]?.length ?? 0) > 0);
+  return PERMISSION_KINDS.some((kind) => {
+    const list = permissions[kind];
+    return list === UNSCOPED || (list?.length ?? 0) > 0;
+  });
 }
 
 function readPermissions(value: unknown, where: string): JobPermissions {
@@ -100,16 +108,21 @@ function readPermissions(value: unknown, where: string): JobPermissions {
       `Cannot use ${where} as it must be an object of lists: current value is ${describe(value)}`,
     );
   }
-  const out: Record<string, readonly string[]> = {};
+  const out: Record<string, PermissionList> = {};
   for (const [kind, list] of Object.entries(value)) {
     if (!(PERMISSION_KINDS as readonly string[]).includes(kind)) {
       throw new TypeError(
         `Cannot use ${where}.${kind}: unknown permission (known: ${PERMISSION_KINDS.join(", ")})`,
       );
     }
+    if (list === UNSCOPED) {
+      // Checked against the daemon's opt-in when the daemon starts.
+      out[kind] = UNSCOPED;
+      continue;
+    }
     if (!Array.isArray(list) || list.some((item) => typeof item !== "string" || item === "")) {
       throw new TypeError(
-        `Cannot use ${where}.${kind} as it must be a list of non-empty strings (allow-all is refused): current value is ${
+        `Cannot use ${where}.${kind} as it must be a list of non-empty strings, or "${UNSCOPED}" for an unscoped grant: current value is ${
           describe(list)
         }`,
       );

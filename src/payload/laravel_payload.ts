@@ -3,6 +3,7 @@
  * (validating) whatever sits in storage. Knows no job classes.
  */
 import { PayloadError } from "../errors.ts";
+import { printable } from "./untrusted_text.ts";
 
 /** Laravel's handler for every class-based job. */
 export const CALL_QUEUED_HANDLER = "Illuminate\\Queue\\CallQueuedHandler@call";
@@ -47,6 +48,13 @@ export interface BuildPayloadInput {
 export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 
 /**
+ * Deepest nesting of JSON arrays/objects a stored payload may have: PHP's
+ * `json_decode` default, so Laravel's own workers refuse the same payloads.
+ * (KQueue's payloads nest 2 levels; the cap keeps recursive code safe.)
+ */
+export const MAX_PAYLOAD_DEPTH = 512;
+
+/**
  * The payload in Laravel's key order (database form: no `id`/`attempts`).
  * Never writes a top-level `delay` (Laravel ≥ 12.11 reads it as a backoff fallback).
  */
@@ -65,21 +73,23 @@ export function buildPayload(input: BuildPayloadInput): Record<string, unknown> 
   };
 }
 
-/** Parses and validates stored payload text. Throws PayloadError with the reason. */
+/**
+ * Parses and validates stored payload text: size, nesting, then the fields
+ * KQueue reads. Throws PayloadError with the reason.
+ */
 export function parsePayload(text: string, maxBytes = MAX_PAYLOAD_BYTES): ParsedPayload {
-  if (text.length > maxBytes) {
-    throw new PayloadError(`Payload is ${text.length} bytes, over the ${maxBytes}-byte limit`);
-  }
+  checkSize(text, maxBytes);
+  checkDepth(text, MAX_PAYLOAD_DEPTH);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new PayloadError(`Payload is not valid JSON (${(error as Error).message})`);
+    // V8 quotes the text around the error: it is the payload's, so it is escaped.
+    throw new PayloadError(`Payload is not valid JSON (${printable((error as Error).message)})`);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new PayloadError(
-      `Payload must be a JSON object, got ${Array.isArray(raw) ? "an array" : typeof raw}`,
-    );
+    const got = raw === null ? "null" : Array.isArray(raw) ? "an array" : typeof raw;
+    throw new PayloadError(`Payload must be a JSON object, got ${got}`);
   }
   const p = raw as Record<string, unknown>;
   const job = p.job;
@@ -96,7 +106,7 @@ export function parsePayload(text: string, maxBytes = MAX_PAYLOAD_BYTES): Parsed
     failOnTimeout: p.failOnTimeout === true,
     raw: p,
   };
-  set(out, "uuid", optionalString(p.uuid, "uuid"));
+  set(out, "uuid", readUuid(p.uuid));
   set(out, "displayName", optionalString(p.displayName, "displayName"));
   set(out, "maxTries", optionalCount(p.maxTries, "maxTries"));
   set(out, "maxExceptions", optionalCount(p.maxExceptions, "maxExceptions"));
@@ -110,7 +120,67 @@ export function parsePayload(text: string, maxBytes = MAX_PAYLOAD_BYTES): Parsed
     "commandName",
     optionalString(dataObject?.commandName, "data.commandName") ?? classOfCommand(command),
   );
+  if (job === CALL_QUEUED_HANDLER && command === undefined) {
+    // Laravel's handler unserializes data.command; without it there is no job to run.
+    throw new PayloadError(
+      `Payload for ${CALL_QUEUED_HANDLER} has no "data.command" string (the serialized job)`,
+    );
+  }
   return out as unknown as ParsedPayload;
+}
+
+/**
+ * An empty uuid is no uuid (failed_jobs would file every such job under one
+ * row). One that is not printable or too long is refused: it is shown by
+ * logs and `kqueue failed`, and Laravel's failed_jobs.uuid is a varchar(255).
+ */
+function readUuid(value: unknown): string | undefined {
+  const uuid = optionalString(value, "uuid");
+  if (uuid === undefined || uuid === "") return undefined;
+  if (uuid.length > 255 || printable(uuid, 255) !== uuid) {
+    throw new PayloadError(
+      `Payload "uuid" must be printable text of at most 255 characters, got ${
+        JSON.stringify(printable(uuid, 60))
+      }`,
+    );
+  }
+  return uuid;
+}
+
+function checkSize(text: string, maxBytes: number): void {
+  // UTF-16 units never outnumber UTF-8 bytes, so only a near miss needs an exact count.
+  const bytes = text.length > maxBytes || text.length * 3 <= maxBytes
+    ? text.length
+    : new TextEncoder().encode(text).length;
+  if (bytes > maxBytes) {
+    throw new PayloadError(
+      `Payload is ${
+        text.length > maxBytes ? "at least " : ""
+      }${bytes} bytes, over the ${maxBytes}-byte limit`,
+    );
+  }
+}
+
+/** Refuses nesting deeper than `maxDepth` before parsing: one pass, strings skipped. */
+function checkDepth(text: string, maxDepth: number): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip the string, escapes included.
+      for (i++; i < text.length; i++) {
+        const s = text.charCodeAt(i);
+        if (s === 0x5c) i++;
+        else if (s === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxDepth) {
+        throw new PayloadError(`Payload nests JSON deeper than ${maxDepth} levels`);
+      }
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
 }
 
 /** Laravel's backoff forms: "1,5,10", "5", 5, [1,5]; null/"" = none. */

@@ -11,8 +11,8 @@ import { systemClock } from "../clock.ts";
 import type { ReservedJob } from "../drivers/driver.ts";
 import { MemoryExceptionCounter } from "../drivers/memory_exception_counter.ts";
 import { EventBus, type StopReason } from "../events.ts";
-import { resolvePermissions } from "../executor/permission_flags.ts";
 import { runIsolated } from "../executor/subprocess_executor.ts";
+import { checkDeclarations } from "./declarations.ts";
 import { processJob } from "./job_processor.ts";
 import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdog.ts";
 import { type LeaseKeeper, startLeases } from "./lease_keeper.ts";
@@ -64,12 +64,7 @@ export class Daemon {
     this.events = options.events ?? new EventBus();
     this.#o = resolveDaemonOptions(options, this.events, options.clock ?? systemClock);
     this.#leaseTiming = resolveLeaseTiming(this.#o, this.#o.driver, this.#o.registry);
-    // A bad declaration fails at start-up, not on the job's first attempt.
-    for (const job of this.#o.registry.list()) {
-      if (job.config.isolated) {
-        resolvePermissions(job.config.permissions, this.#o.projectRoot, job.name);
-      }
-    }
+    checkDeclarations(this.#o);
     this.#deps = {
       driver: this.#o.driver,
       registry: this.#o.registry,
@@ -312,6 +307,7 @@ export class Daemon {
       reason,
       exitCode: result.exitCode,
       processed: result.processed,
+      maxLagMs: result.maxLagMs,
     });
     return result;
   }

@@ -9,7 +9,8 @@ import { hydrateJob } from "../jobs/hydrate.ts";
 import type { KQueueJob } from "../jobs/job.ts";
 import type { RegisteredJob } from "../jobs/registry.ts";
 import { CALL_QUEUED_HANDLER, type ParsedPayload } from "../payload/laravel_payload.ts";
-import { isolatedRequest } from "./attempt_requests.ts";
+import { printable } from "../payload/untrusted_text.ts";
+import { isolatedOptions, isolatedRequest } from "./attempt_requests.ts";
 import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 
 /** `--unknown-jobs=leave`: back untouched (attempt not counted), due again after a delay. */
@@ -74,12 +75,7 @@ export async function callFailedHook(
         ...isolatedRequest(ticket.ref!, entry, payload, timeout, "failed"),
         error: serializeError(error),
       },
-      {
-        projectRoot: deps.options.projectRoot,
-        signal: deps.forceSignal,
-        onOutput: (stream, line) =>
-          deps.events.emit("job:output", { job: ticket.ref!, stream, line }),
-      },
+      isolatedOptions(ticket.ref!, entry, deps),
     ).catch((thrown: Error) => ({ kind: "crashed", error: thrown }) as const);
     if (outcome.kind !== "success") {
       hookError = "error" in outcome ? outcome.error : new Error(outcome.kind);
@@ -104,10 +100,12 @@ export function unknownJobError(payload: ParsedPayload, deps: ProcessorDeps): Pa
     : names.slice(0, 8).join(", ") + (names.length > 8 ? `, … ${names.length - 8} more` : "");
   if (payload.job !== CALL_QUEUED_HANDLER) {
     return new PayloadError(
-      `Cannot run handler "${payload.job}": only ${CALL_QUEUED_HANDLER} payloads (class-based jobs) are supported`,
+      `Cannot run handler "${
+        printable(payload.job)
+      }": only ${CALL_QUEUED_HANDLER} payloads (class-based jobs) are supported`,
     );
   }
-  const name = payload.commandName ?? payload.displayName ?? "(no class name)";
+  const name = printable(payload.commandName ?? payload.displayName ?? "(no class name)");
   return new PayloadError(
     `No job named "${name}" is registered (registered: ${known}); add a KQueueJob class named ${name}, or with static laravel = "${name}", to the jobs folder`,
   );

@@ -23,7 +23,8 @@ import {
   type ParsedPayload,
   parsePayload,
 } from "../payload/laravel_payload.ts";
-import { contextInfo, isolatedRequest } from "./attempt_requests.ts";
+import { printable } from "../payload/untrusted_text.ts";
+import { contextInfo, isolatedOptions, isolatedRequest } from "./attempt_requests.ts";
 import {
   callFailedHook,
   failWithoutRunning,
@@ -48,7 +49,8 @@ export async function processJob(ticket: Ticket, deps: ProcessorDeps): Promise<v
     ticket,
     deps,
     payload,
-    entry?.name ?? payload.commandName ?? payload.displayName ?? payload.job,
+    // A registered name is trusted; a name the payload made up goes to logs escaped.
+    entry?.name ?? printable(payload.commandName ?? payload.displayName ?? payload.job),
   );
   if (!entry) {
     if (deps.options.unknownJobs === "leave") return await leaveForAnotherWorker(ticket, deps);
@@ -125,12 +127,7 @@ async function runIsolatedAttempt(
     if (ticket.abandoned) return { kind: "success" }; // requeued by a forced shutdown while waiting
     return await deps.runIsolated(
       isolatedRequest(ticket.ref!, entry, payload, limits.timeout, "handle"),
-      {
-        projectRoot: deps.options.projectRoot,
-        signal: deps.forceSignal,
-        onOutput: (stream, line) =>
-          deps.events.emit("job:output", { job: ticket.ref!, stream, line }),
-      },
+      isolatedOptions(ticket.ref!, entry, deps),
     );
   } catch (error) {
     // The executor refused the request (say, a bad memoryLimit): this attempt crashed; the job is not lost.

@@ -2,6 +2,7 @@
 import type { Clock } from "../clock.ts";
 import type { ExceptionCounter, QueueDriver } from "../drivers/driver.ts";
 import type { EventBus } from "../events.ts";
+import type { ChildUser } from "../executor/child_user.ts";
 import type { runIsolated } from "../executor/subprocess_executor.ts";
 import type { JobRegistry } from "../jobs/registry.ts";
 
@@ -69,6 +70,13 @@ export interface DaemonOptions {
   readonly livenessLimit?: number;
   /** Root against which isolated jobs' paths are resolved. @default Deno.cwd() */
   readonly projectRoot?: string;
+  /**
+   * Isolated jobs allowed the unscoped grants they declare (`"all"`, the path
+   * `/`): the second opt-in, besides the job's own declaration. @default []
+   */
+  readonly allowUnscoped?: readonly string[];
+  /** Run isolated children as this uid/gid (the daemon must be root). @default off */
+  readonly childUser?: ChildUser;
   readonly clock?: Clock;
   readonly events?: EventBus;
   /** The subprocess executor (injectable for tests of the scheduler). */
@@ -76,11 +84,18 @@ export interface DaemonOptions {
 }
 
 /** Lease options are resolved against the driver (lease_settings.ts). */
-type LateOptions = "exceptions" | "runIsolated" | "lease" | "leaseRenew" | "livenessLimit";
+type LateOptions =
+  | "exceptions"
+  | "runIsolated"
+  | "childUser"
+  | "lease"
+  | "leaseRenew"
+  | "livenessLimit";
 
 export type ResolvedDaemonOptions = Required<Omit<DaemonOptions, LateOptions>> & {
   readonly exceptions?: ExceptionCounter;
   readonly runIsolated?: typeof runIsolated;
+  readonly childUser?: ChildUser;
   readonly lease?: number;
   readonly leaseRenew?: number;
   readonly livenessLimit?: number;
@@ -111,6 +126,7 @@ export function resolveDaemonOptions(
     unknownJobDelay: 10,
     lagThresholdMs: 250,
     projectRoot: Deno.cwd(),
+    allowUnscoped: [],
     ...stripUndefined(options),
     events,
     clock,

@@ -12,6 +12,15 @@ export interface DaemonEvent {
   [key: string]: unknown;
 }
 
+export interface DaemonSpawnOptions {
+  /** The daemon's working directory (its project root). @default the test's */
+  readonly cwd?: string;
+  /** The Deno binary to run it with. @default Deno.execPath() */
+  readonly deno?: string;
+  /** Deno's permission flags for the daemon itself. @default ["-A"] */
+  readonly permissions?: readonly string[];
+}
+
 export class DaemonProcess {
   readonly events: DaemonEvent[] = [];
   readonly stderr: string[] = [];
@@ -19,10 +28,11 @@ export class DaemonProcess {
   readonly status: Promise<Deno.CommandStatus>;
   #waiters: Array<() => void> = [];
 
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, ...args],
+  constructor(args: string[], env: Record<string, string>, options: DaemonSpawnOptions = {}) {
+    this.child = new Deno.Command(options.deno ?? Deno.execPath(), {
+      args: ["run", ...(options.permissions ?? ["-A"]), CLI, ...args],
       env: { NO_COLOR: "1", ...env },
+      ...(options.cwd ? { cwd: options.cwd } : {}),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -18,6 +18,11 @@ export const NO_ATTEMPTS_REASON =
   `Redis payload has no numeric "attempts" (Laravel's Redis pop script would lose it): ` +
   `push Redis payloads with "attempts":0, as RedisQueue.push and Laravel's dispatch do`;
 
+/** The other way a JSON object is malformed for Redis: its cjson cannot decode it at all. */
+export const CJSON_REASON =
+  `Redis payload cannot be decoded by Redis' cjson (a \\u escape of a lone surrogate, or ` +
+  `nesting past its depth limit), so Laravel's Redis pop script would lose it`;
+
 /** Whether the runtime must not get this job: malformed, yet a JSON object (it would run). */
 export function isUncountable(reserved: DecodedReservation): boolean {
   if (!reserved.reservation.malformed) return false;
@@ -36,15 +41,16 @@ export async function failInvalidPayloads(
   hooks: { readonly onInvalidPayload: ((invalid: InvalidPayload) => void) | undefined },
 ): Promise<void> {
   await Promise.all(invalid.map(async ({ job }) => {
+    const reason = hasNumericAttempts(job.rawPayload) ? CJSON_REASON : NO_ATTEMPTS_REASON;
     const report: { queue: string; payload: string; reason: string; error?: Error } = {
       queue: job.queue,
       payload: job.rawPayload,
-      reason: NO_ATTEMPTS_REASON,
+      reason,
     };
     try {
       await fail(job, {
         uuid: uuidOf(job.rawPayload) ?? crypto.randomUUID(),
-        exception: formatException(new PayloadError(NO_ATTEMPTS_REASON)),
+        exception: formatException(new PayloadError(reason)),
       });
     } catch (error) {
       report.error = error as Error;
@@ -55,6 +61,11 @@ export async function failInvalidPayloads(
       // A logging hook must never break storage work.
     }
   }));
+}
+
+function hasNumericAttempts(text: string): boolean {
+  const attempts = (JSON.parse(text) as { attempts?: unknown }).attempts;
+  return typeof attempts === "number" && Number.isFinite(attempts);
 }
 
 function uuidOf(text: string): string | undefined {

@@ -222,7 +222,8 @@ export class RedisQueue implements QueueDriver {
    * `failedJobLogger` with the LIST copy as payload (Laravel's behaviour) unless
    * `failure.payload` is given. If that write fails, the reservation is put back
    * (the job comes back after `retryAfter`) and the error is thrown. When the
-   * reservation was lost, writes nothing and resolves false.
+   * reservation was lost, writes nothing and resolves false (except for a
+   * malformed member, which identical copies may have shared).
    */
   async fail(
     job: ReservedJob,
@@ -232,7 +233,10 @@ export class RedisQueue implements QueueDriver {
     const reservation = reservationOf(action, job);
     checkFailure(action, failure);
     this.#requireOpen(action);
-    if (!await this.#settle(action, ops.failDeletion(reservation))) {
+    const removed = await this.#settle(action, ops.failDeletion(reservation));
+    // Identical malformed members (junk has no id to tell them apart) share one `:reserved`
+    // entry: the first failure removed it, yet every popped copy is a job to record.
+    if (!removed && !reservation.malformed) {
       this.#reportLost("fail", job);
       return false;
     }

@@ -4,6 +4,7 @@
  */
 import type { ReservedJob } from "../driver.ts";
 import type { AckBatch, Reservation } from "./ack_buffer.ts";
+import { payloadText } from "./payload_text.ts";
 import type { DeletedRow, QueueStatements, ReservedRow } from "./queue_statements.ts";
 import { availableAtSeconds, failedAtText, unixSeconds } from "./time.ts";
 
@@ -55,10 +56,7 @@ export function claimJobs(
       jobs.push({
         id: String(row.id),
         queue: row.queue,
-        // A hand-written BLOB payload arrives as bytes: read it as the UTF-8 text it stands for.
-        rawPayload: typeof row.payload === "string"
-          ? row.payload
-          : new TextDecoder().decode(row.payload as unknown as Uint8Array),
+        rawPayload: payloadText(row),
         attempts: row.attempts,
         reservedAt: row.reserved_at,
       });
@@ -87,7 +85,7 @@ export function releaseJob(
   if (row === undefined) return false;
   statements.insertJob.run({
     queue: row.queue,
-    payload: row.payload,
+    payload: payloadText(row),
     attempts: row.attempts,
     availableAt: availableAtSeconds(nowMs, delaySeconds),
     createdAt: unixSeconds(nowMs),
@@ -126,7 +124,7 @@ export function failJob(
     uuid: failure.uuid,
     connection: connectionName,
     queue: row.queue,
-    payload: failure.payload ?? row.payload,
+    payload: failure.payload ?? payloadText(row),
     exception: failure.exception,
     failedAt: failedAtText(nowMs),
   });

@@ -9,6 +9,7 @@
  * ack look like a lost reservation.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { PAYLOAD_BYTES, type PayloadColumns } from "./payload_text.ts";
 
 export interface QueueTables {
   readonly jobs: string;
@@ -16,18 +17,16 @@ export interface QueueTables {
 }
 
 /** A row as `reserve` returns it. */
-export interface ReservedRow {
+export interface ReservedRow extends PayloadColumns {
   readonly id: number;
   readonly queue: string;
-  readonly payload: string;
   readonly attempts: number;
   readonly reserved_at: number;
 }
 
 /** What a guarded delete returns: the row as it was. */
-export interface DeletedRow {
+export interface DeletedRow extends PayloadColumns {
   readonly queue: string;
-  readonly payload: string;
   readonly attempts: number;
 }
 
@@ -74,7 +73,7 @@ export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): Q
          WHERE queue = :queue
            AND ((reserved_at IS NULL AND available_at <= :now) OR reserved_at <= :expiredAt)
          ORDER BY id LIMIT :limit)
-       RETURNING id, queue, payload, attempts, reserved_at`,
+       RETURNING id, queue, payload, ${PAYLOAD_BYTES}, attempts, reserved_at`,
     ),
 
     /**
@@ -85,7 +84,7 @@ export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): Q
      */
     deleteReservation: db.prepare(
       `DELETE FROM ${jobs} WHERE id = :id AND reserved_at >= :reservedAt AND attempts = :attempts
-       RETURNING queue, payload, attempts`,
+       RETURNING queue, payload, ${PAYLOAD_BYTES}, attempts`,
     ),
 
     /**

@@ -3,6 +3,7 @@
  * (`DatabaseUuidFailedJobProvider`): `queue:failed`, `queue:forget`, and
  * `log` for drivers without a failed table of their own (Redis).
  */
+import { bytesIfNul, wholeText } from "./payload_text.ts";
 import type { StatementSync } from "node:sqlite";
 import type {
   FailedJobEntry,
@@ -106,9 +107,9 @@ export class SqliteFailedJobStore implements FailedJobStore, FailedJobLogger {
     const db = this.#connection.db;
     return this.#prepared ??= {
       /** Bindings: none. Returns: every row, newest (highest id) first. */
-      list: db.prepare(`SELECT * FROM ${table} ORDER BY id DESC`),
+      list: db.prepare(`SELECT *, ${WHOLE_TEXT} FROM ${table} ORDER BY id DESC`),
       /** Bindings: uuid. Returns: its row, or undefined. */
-      find: db.prepare(`SELECT * FROM ${table} WHERE uuid = :uuid LIMIT 1`),
+      find: db.prepare(`SELECT *, ${WHOLE_TEXT} FROM ${table} WHERE uuid = :uuid LIMIT 1`),
       /** Bindings: uuid. Returns: run() → changes = 1 when the row existed, else 0. */
       forget: db.prepare(`DELETE FROM ${table} WHERE uuid = :uuid`),
       /** The queue's own failure upsert (see `upsertFailedJobSql`). */
@@ -117,14 +118,17 @@ export class SqliteFailedJobStore implements FailedJobStore, FailedJobLogger {
   }
 }
 
+/** Payload and exception may hold a NUL (see payload_text.ts). */
+const WHOLE_TEXT = `${bytesIfNul("payload")}, ${bytesIfNul("exception")}`;
+
 function toRecord(row: Record<string, unknown>): FailedJobRecord {
   return {
     id: Number(row.id),
     uuid: String(row.uuid),
     connection: String(row.connection),
     queue: String(row.queue),
-    payload: String(row.payload),
-    exception: String(row.exception),
+    payload: wholeText(row, "payload"),
+    exception: wholeText(row, "exception"),
     failedAt: String(row.failed_at),
   };
 }

@@ -56,8 +56,12 @@ worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
     case "abort-ack":
       abortAcknowledged = true;
       return;
-    case "exit":
-      Deno.exit(typeof data.code === "number" ? data.code : 1);
+    case "exit": {
+      // Framed first: the job's own code (81, say) must not read as one of the runner's.
+      const code = typeof data.code === "number" ? data.code : 1;
+      report({ kind: "exit", code });
+      Deno.exit(code);
+    }
   }
 };
 
