@@ -4,6 +4,7 @@
  * for a SQLite and a Redis daemon, run inline and isolated jobs; and an inline
  * job is held to them (it runs with the daemon's permissions).
  */
+import { configEnvNames } from "../src/config/env.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { prepareDispatch } from "../src/dispatch.ts";
@@ -16,30 +17,7 @@ import { RedisServer } from "./redis_fixtures/redis_server.ts";
 
 const SRC_DIR = new URL("../src", import.meta.url).pathname;
 /** Every variable KQueue's config reads (src/config/env.ts), and DENO_DIR for the children. */
-const ENV_NAMES = [
-  "APP_NAME",
-  "CACHE_DRIVER",
-  "CACHE_PREFIX",
-  "CACHE_STORE",
-  "DB_CONNECTION",
-  "DB_DATABASE",
-  "DB_QUEUE",
-  "DB_QUEUE_CONNECTION",
-  "DB_QUEUE_RETRY_AFTER",
-  "DB_QUEUE_TABLE",
-  "QUEUE_CONNECTION",
-  "REDIS_CACHE_DB",
-  "REDIS_DB",
-  "REDIS_HOST",
-  "REDIS_PASSWORD",
-  "REDIS_PORT",
-  "REDIS_PREFIX",
-  "REDIS_QUEUE",
-  "REDIS_QUEUE_RETRY_AFTER",
-  "REDIS_URL",
-  "REDIS_USERNAME",
-  "DENO_DIR",
-];
+const ENV_NAMES = [...configEnvNames(), "DENO_DIR"];
 
 interface App {
   readonly dir: string;
@@ -160,4 +138,14 @@ Deno.test("narrowed daemon: Redis with --allow-net=<host:port> and an unscoped -
     await server.stop();
     await app.cleanup();
   }
+});
+
+Deno.test("narrowed daemon: SECURITY.md's --allow-env list is every variable the config reads", async () => {
+  const security = await Deno.readTextFile(new URL("../SECURITY.md", import.meta.url));
+  const listed = security.match(/--allow-env=([A-Z0-9_,]+)/)?.[1]?.split(",");
+  assert.deepEqual(
+    listed?.toSorted(),
+    ENV_NAMES.toSorted(),
+    "update SECURITY.md's --allow-env line",
+  );
 });

@@ -108,6 +108,22 @@ export function readLeaseEnv(env: EnvReader = denoEnv): LeaseEnv {
   };
 }
 
+/**
+ * Every variable the daemon's config reads, whatever the connection: what a
+ * narrowed `--allow-env=<list>` must grant (SECURITY.md). Found by reading
+ * the config with a reader that records the names, so it cannot drift.
+ */
+export function configEnvNames(): string[] {
+  const names = new Set<string>();
+  const recording: EnvReader = (name) => {
+    names.add(name);
+    return undefined;
+  };
+  readQueueConfig(recording, "/");
+  readLeaseEnv(recording);
+  return [...names].sort();
+}
+
 function readRedisConfig(env: EnvReader, appName: string): RedisConnectionConfig {
   return {
     url: laravelEnv(env, "REDIS_URL") || undefined,
