@@ -208,14 +208,6 @@ function verdicts(r: BenchResults): string[] {
         formatNumber(wait.min)
       } s (ideal ${WAIT_IDEAL_SECONDS} s)`,
   );
-  const longAfter = r.longRss.results[0]?.rssAfterMb;
-  if (longAfter !== undefined && longAfter > DEFAULT_MEMORY_LIMIT_MB) {
-    lines.push(
-      `NOTE  daemon RSS reached ${longAfter.toFixed(0)} MB after ${
-        count(LONG_RSS_JOBS)
-      } no-op jobs: over the default --memory ${DEFAULT_MEMORY_LIMIT_MB}, a real daemon would have stopped (exit 12)`,
-    );
-  }
   return lines;
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DaemonProcess, FIXTURE_JOBS, isEvent, runToDrain } from "./helpers/daemon_process.ts";
 import { dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
-import { CountProbe, HogsLoop, LongProbe } from "./fixtures/jobs/probe_jobs.ts";
+import { CountProbe, HogsLoop, HoldsMemory, LongProbe } from "./fixtures/jobs/probe_jobs.ts";
 
 Deno.test("daemon: the lag watchdog names an inline job that blocks the event loop", async () => {
   const q = await tempQueue();
@@ -66,6 +66,31 @@ Deno.test("daemon: past --memory it stops taking jobs, lets in-flight ones finis
       delayed: 0,
       reserved: 0,
     });
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: --memory counts the heap a job holds (buffers included), not Deno's baseline RSS", async () => {
+  const q = await tempQueue();
+  try {
+    const file = `${q.dir}/held.txt`;
+    // An idle daemon's RSS alone is near 100 MB; its heap is far below 100.
+    await dispatchTo(q, CountProbe, { file: `${q.dir}/count.txt`, n: 1 });
+    await dispatchTo(q, HoldsMemory, { file, mb: 160, ms: 3000 });
+    await dispatchTo(q, CountProbe, { file: `${q.dir}/count.txt`, n: 2 }, { count: 3 });
+    const daemon = new DaemonProcess(
+      ["work", "--json", "--jobs", FIXTURE_JOBS, "--concurrency=1", "--memory=100"],
+      q.env(),
+    );
+    const status = await daemon.finished();
+    assert.equal(status.code, 12, daemon.stderr.join("\n"));
+    const stopping = daemon.events.find(isEvent("worker:stopping"))!;
+    assert.equal(stopping.reason, "memory");
+    assert.match(String(stopping.detail), /^heap \d+ MB ≥ --memory 100 MB \(RSS \d+ MB\)$/);
+    assert.deepEqual(await readLines(file), ["holding 160 MB", "released 160 MB"]);
+    assert.deepEqual(await readLines(`${q.dir}/count.txt`), ["1"], "it stopped while holding");
+    assert.equal((await q.connection.driver.counts("default")).ready, 3);
   } finally {
     await q.cleanup();
   }

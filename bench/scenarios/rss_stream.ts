@@ -12,7 +12,8 @@
  *
  * Usage: rss_stream.ts --job CLASS --rounds R --per-round N --concurrency C
  *          [--connection database|redis] [--isolated-concurrency I]
- * Prints {"rounds":R,"perRound":N,"rssMb":[…],"heapUsedMb":[…],"rssIdleMb":…}.
+ * Prints {"rounds":R,"perRound":N,"rssMb":[…],"heapUsedMb":[…],"memoryMeasureMb":[…],
+ * "rssIdleMb":…}; memoryMeasureMb is what `--memory` compares (heapTotal + external).
  */
 import { parseArgs } from "node:util";
 import { Daemon, discoverJobs, openConnection } from "../../src/mod.ts";
@@ -95,6 +96,7 @@ await report(() =>
     const running = daemon.run();
     const rss: number[] = [];
     const heap: number[] = [];
+    const measured: number[] = [];
     try {
       await delay(IDLE_MS);
       collect();
@@ -110,11 +112,22 @@ await report(() =>
         if (failed > 0) throw new Error(`${failed} jobs did not succeed`);
         collect();
         rss.push(rssMb());
-        heap.push(Deno.memoryUsage().heapUsed / 1024 / 1024);
+        const usage = Deno.memoryUsage();
+        heap.push(usage.heapUsed / 1024 / 1024);
+        // What --memory compares (limit_watch.ts).
+        measured.push((usage.heapTotal + usage.external) / 1024 / 1024);
       }
       daemon.stop("signal");
       await running;
-      return { rounds, perRound, job: jobName, rssIdleMb, rssMb: rss, heapUsedMb: heap };
+      return {
+        rounds,
+        perRound,
+        job: jobName,
+        rssIdleMb,
+        rssMb: rss,
+        heapUsedMb: heap,
+        memoryMeasureMb: measured,
+      };
     } finally {
       daemon.stop("forced");
       await running.catch(() => {});

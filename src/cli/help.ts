@@ -26,7 +26,7 @@ const COMMANDS: Record<string, string> = {
   --tries=N                    Attempts when the job does not say (default 1; 0 = unlimited)
   --timeout=S                  Seconds per attempt when the job does not say (default 60; 0 = none)
   --backoff=S[,S…]             Seconds before a retry when the job does not say (default 0)
-  --memory=MB                  Stop taking jobs, drain and exit 12 past this daemon RSS (default 128)
+  --memory=MB                  Stop taking jobs, drain and exit 12 past this much heap (default 128)
   --max-jobs=N                 Stop after N jobs
   --max-time=S                 Stop after S seconds
   --sleep=S                    Longest idle wait between checks for due jobs (default 3)

@@ -1,10 +1,19 @@
-/** `--max-time` and `--memory`, checked every second (a timer can't hold more than ~24.8 days). */
+/**
+ * `--max-time` and `--memory`, checked every second (a timer can't hold more
+ * than ~24.8 days).
+ *
+ * `--memory` means what it means to Laravel's worker: the memory the runtime
+ * holds for the program (PHP's `memory_get_usage(true)`), here the daemon's
+ * V8 heap plus the buffers it tracks (`heapTotal + external`). Not the RSS:
+ * Deno's own baseline (~55–85 MB here, the lease supervisor's isolate
+ * included) would stop a healthy daemon under Laravel's default of 128.
+ */
 import type { Clock } from "../clock.ts";
 
 export interface LimitWatchOptions {
   /** Seconds; 0 = no limit. */
   readonly maxTime: number;
-  /** MB of RSS; 0 = no limit. */
+  /** MB of heap (`heapTotal + external`); 0 = no limit. */
   readonly memory: number;
   readonly clock: Clock;
   /** Called once a limit is passed, with what tripped it. */
@@ -22,10 +31,12 @@ export function watchLimits({ maxTime, memory, clock, onLimit }: LimitWatchOptio
       return;
     }
     if (memory <= 0) return;
-    const rssMb = Deno.memoryUsage().rss / 1024 / 1024;
-    if (rssMb >= memory) {
+    const usage = Deno.memoryUsage();
+    const heapMb = (usage.heapTotal + usage.external) / 1024 / 1024;
+    if (heapMb >= memory) {
       clearInterval(timer);
-      onLimit("memory", `RSS ${Math.round(rssMb)} MB ≥ --memory ${memory} MB`);
+      const rssMb = Math.round(usage.rss / 1024 / 1024);
+      onLimit("memory", `heap ${Math.round(heapMb)} MB ≥ --memory ${memory} MB (RSS ${rssMb} MB)`);
     }
   }, Math.min(1000, maxTime > 0 ? maxTime * 1000 : 1000));
   Deno.unrefTimer(timer);

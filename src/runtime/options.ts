@@ -23,7 +23,10 @@ export interface DaemonOptions {
   readonly timeout?: number;
   /** Seconds before a retry when neither payload nor class says. @default [0] */
   readonly backoff?: readonly number[];
-  /** MB of daemon RSS past which it stops taking jobs, drains and exits 12. @default 128 */
+  /**
+   * MB of heap (V8 heap + external buffers, as Laravel counts PHP's) past
+   * which it stops taking jobs, drains and exits 12. @default 128
+   */
   readonly memory?: number;
   /** Stop after this many jobs (0 = no limit). @default 0 */
   readonly maxJobs?: number;
