@@ -6,34 +6,16 @@
  * absolute expiry time, so Laravel's workers (which migrate `:reserved`
  * members whose score has passed) judge KQueue's leases correctly.
  */
-import type { LeaseSupport, ReservedJob } from "../driver.ts";
-import * as check from "../sqlite/validate.ts";
+import type { ReservedJob } from "../driver.ts";
+import { StoreLeases } from "../store_leases.ts";
 import type { RedisLeaseConfig } from "./lease_extender.ts";
 import { reservationOf } from "./reservation.ts";
 
 const EXTENDER_URL = new URL("./lease_extender.ts", import.meta.url).href;
 
-export class RedisLeases implements LeaseSupport {
-  readonly retryAfter: number;
-  readonly #config: RedisLeaseConfig;
-  #lease = 0;
-
+export class RedisLeases extends StoreLeases<RedisLeaseConfig> {
   constructor(retryAfter: number, config: RedisLeaseConfig) {
-    this.retryAfter = retryAfter;
-    this.#config = config;
-  }
-
-  /** How long a reservation lasts when it is made. Seconds. */
-  get reservationSeconds(): number {
-    return this.#lease > 0 ? this.#lease : this.retryAfter;
-  }
-
-  useLease(seconds: number): void {
-    this.#lease = check.requireNonNegativeNumber("use a lease", "seconds", seconds);
-  }
-
-  get extender(): { moduleUrl: string; config: RedisLeaseConfig } {
-    return { moduleUrl: EXTENDER_URL, config: this.#config };
+    super(retryAfter, EXTENDER_URL, config);
   }
 
   /** [`:reserved` key, the exact member bytes]. */

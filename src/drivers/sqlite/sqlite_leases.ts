@@ -9,33 +9,16 @@
  * the table never takes a job KQueue keeps alive, as long as its
  * `retry_after` is longer than KQueue's renew interval plus a second.
  */
-import type { LeaseSupport, ReservedJob } from "../driver.ts";
+import type { ReservedJob } from "../driver.ts";
+import { StoreLeases } from "../store_leases.ts";
 import type { SqliteLeaseConfig } from "./lease_extender.ts";
 import * as check from "./validate.ts";
 
 const EXTENDER_URL = new URL("./lease_extender.ts", import.meta.url).href;
 
-export class SqliteLeases implements LeaseSupport {
-  readonly retryAfter: number;
-  readonly #config: SqliteLeaseConfig;
-  #lease = 0;
-
+export class SqliteLeases extends StoreLeases<SqliteLeaseConfig> {
   constructor(retryAfter: number, config: SqliteLeaseConfig) {
-    this.retryAfter = retryAfter;
-    this.#config = config;
-  }
-
-  /** How old a reservation may get before a claim takes it over. Seconds. */
-  get reservationSeconds(): number {
-    return this.#lease > 0 ? this.#lease : this.retryAfter;
-  }
-
-  useLease(seconds: number): void {
-    this.#lease = check.requireNonNegativeNumber("use a lease", "seconds", seconds);
-  }
-
-  get extender(): { moduleUrl: string; config: SqliteLeaseConfig } {
-    return { moduleUrl: EXTENDER_URL, config: this.#config };
+    super(retryAfter, EXTENDER_URL, config);
   }
 
   /** [id, attempts, reservedAt]: what the extender's guarded UPDATE matches. */
