@@ -13,7 +13,8 @@
  *    polls `counts()` every POLL_MS, so the last acks are inside the measurement.
  *
  * Usage: kqueue_drain.ts --job CLASS --jobs N --concurrency C
- *          [--connection database|redis] [--isolated-concurrency I] [--rss-samples K]
+ *          [--connection database|redis] [--isolated-concurrency I]
+ *          [--max-jobs-per-child M] [--rss-samples K]
  * Prints one JSON line (see `DrainResult`).
  */
 import { parseArgs } from "node:util";
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     concurrency: { type: "string" },
     connection: { type: "string", default: "database" },
     "isolated-concurrency": { type: "string" },
+    "max-jobs-per-child": { type: "string" },
     "rss-samples": { type: "string", default: "0" },
   },
 });
@@ -147,6 +149,9 @@ await report(() =>
       queues: [connection.defaultQueue],
       concurrency,
       ...(isolatedConcurrency ? { isolatedConcurrency } : {}),
+      ...(values["max-jobs-per-child"]
+        ? { pool: { maxJobsPerChild: Number(values["max-jobs-per-child"]) } }
+        : {}),
       projectRoot: REPO_ROOT,
       // Off so a drain is never cut short: the RSS is reported instead, against the 128 MB default.
       memory: 0,

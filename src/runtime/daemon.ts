@@ -10,7 +10,7 @@ import type { ReservedJob } from "../drivers/driver.ts";
 import { MemoryExceptionCounter } from "../drivers/memory_exception_counter.ts";
 import { EventBus, type StopReason } from "../events.ts";
 import { resolvePermissions } from "../executor/permission_flags.ts";
-import { runIsolated } from "../executor/subprocess_executor.ts";
+import { IsolatedPool } from "../executor/isolated_pool.ts";
 import { processJob } from "./job_processor.ts";
 import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdog.ts";
 import { type DaemonOptions, resolveDaemonOptions, type ResolvedDaemonOptions } from "./options.ts";
@@ -43,6 +43,7 @@ export class Daemon {
   readonly #drain = new DrainWaiter();
   readonly #stopWake = new AbortController();
   readonly #force = new AbortController();
+  readonly #pool: IsolatedPool;
   #stopReason: StopReason | undefined;
   #stopDetail: string | undefined;
   #started = 0;
@@ -59,6 +60,11 @@ export class Daemon {
         resolvePermissions(job.config.permissions, this.#o.projectRoot, job.name);
       }
     }
+    this.#pool = new IsolatedPool({
+      projectRoot: this.#o.projectRoot,
+      pool: this.#o.pool,
+      events: this.events,
+    });
     this.#deps = {
       driver: this.#o.driver,
       registry: this.#o.registry,
@@ -67,7 +73,7 @@ export class Daemon {
       clock: this.#o.clock,
       options: this.#o,
       isolatedSlots: new Semaphore(this.#o.isolatedConcurrency),
-      runIsolated: this.#o.runIsolated ?? runIsolated,
+      runIsolated: this.#o.runIsolated ?? this.#pool.run,
       forceSignal: this.#force.signal,
       inline: new InlineTracker(),
     };
@@ -123,6 +129,8 @@ export class Daemon {
       await this.#loop();
       await this.#shutdown();
     } finally {
+      // Idle children end through stdin EOF, any left are killed: none outlives the daemon.
+      await this.#pool.close();
       lag.stop();
       stopWatchingLimits();
       removeCatchers();
@@ -199,6 +207,7 @@ export class Daemon {
     let free = this.#o.concurrency - this.#slots.inFlight;
     if (this.#o.maxJobs > 0) free = Math.min(free, this.#o.maxJobs - this.#started);
     if (this.#o.once) free = Math.min(free, 1 - this.#started);
+    if (this.#slots.inFlight > 0 && free < Math.ceil(this.#o.concurrency / 4)) return 0;
     return Math.max(0, free);
   }
 

@@ -2,6 +2,11 @@
 import type { Clock } from "../clock.ts";
 import type { ExceptionCounter, QueueDriver } from "../drivers/driver.ts";
 import type { EventBus } from "../events.ts";
+import {
+  type PoolOptions,
+  type ResolvedPoolOptions,
+  resolvePoolOptions,
+} from "../executor/pool_options.ts";
 import type { runIsolated } from "../executor/subprocess_executor.ts";
 import type { JobRegistry } from "../jobs/registry.ts";
 
@@ -14,8 +19,10 @@ export interface DaemonOptions {
   readonly queues?: readonly string[];
   /** Jobs in flight at once (inline and isolated together). @default 10 */
   readonly concurrency?: number;
-  /** Isolated children at once. @default the number of CPUs */
+  /** Isolated jobs running at once (all job classes together). @default the number of CPUs */
   readonly isolatedConcurrency?: number;
+  /** The pool of pre-started children isolated jobs run in (per job class). */
+  readonly pool?: PoolOptions;
   /** Attempts when neither payload nor class says (0 = unlimited). @default 1 */
   readonly tries?: number;
   /** Seconds per attempt when neither payload nor class says (0 = none). @default 60 */
@@ -59,10 +66,13 @@ export interface DaemonOptions {
   readonly runIsolated?: typeof runIsolated;
 }
 
-export type ResolvedDaemonOptions = Required<Omit<DaemonOptions, "exceptions" | "runIsolated">> & {
-  readonly exceptions?: ExceptionCounter;
-  readonly runIsolated?: typeof runIsolated;
-};
+export type ResolvedDaemonOptions =
+  & Required<Omit<DaemonOptions, "exceptions" | "runIsolated" | "pool">>
+  & {
+    readonly exceptions?: ExceptionCounter;
+    readonly runIsolated?: typeof runIsolated;
+    readonly pool: ResolvedPoolOptions;
+  };
 
 export function resolveDaemonOptions(
   options: DaemonOptions,
@@ -122,7 +132,7 @@ export function resolveDaemonOptions(
     );
   }
   resolved.backoff.forEach((b, i) => nonNegative(`backoff[${i}]`, b));
-  return resolved;
+  return { ...resolved, pool: resolvePoolOptions(options.pool, resolved.isolatedConcurrency) };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
