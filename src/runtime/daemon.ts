@@ -207,7 +207,6 @@ export class Daemon {
     let free = this.#o.concurrency - this.#slots.inFlight;
     if (this.#o.maxJobs > 0) free = Math.min(free, this.#o.maxJobs - this.#started);
     if (this.#o.once) free = Math.min(free, 1 - this.#started);
-    if (this.#slots.inFlight > 0 && free < Math.ceil(this.#o.concurrency / 4)) return 0;
     return Math.max(0, free);
   }
 
