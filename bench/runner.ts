@@ -42,12 +42,19 @@ export interface DrainSettings {
   readonly jobs: number;
   readonly concurrency: number;
   readonly isolatedConcurrency?: number;
+  /** The pool's maxJobsPerChild (isolated jobs); the daemon's default (1) when absent. */
+  readonly maxJobsPerChild?: number;
   /** RSS samples taken while draining (every jobs/rssSamples completions). */
   readonly rssSamples?: number;
 }
 
 export function runKQueueDrain(settings: DrainSettings): Promise<DrainResult> {
-  const args = [
+  return runDenoScenario<DrainResult>("kqueue_drain.ts", drainArgs(settings));
+}
+
+/** The arguments of `kqueue_drain.ts` for `settings`. */
+export function drainArgs(settings: DrainSettings): string[] {
+  return [
     "--job",
     settings.job,
     "--jobs",
@@ -57,9 +64,9 @@ export function runKQueueDrain(settings: DrainSettings): Promise<DrainResult> {
     ...(settings.isolatedConcurrency
       ? ["--isolated-concurrency", String(settings.isolatedConcurrency)]
       : []),
+    ...(settings.maxJobsPerChild ? ["--max-jobs-per-child", String(settings.maxJobsPerChild)] : []),
     ...(settings.rssSamples ? ["--rss-samples", String(settings.rssSamples)] : []),
   ];
-  return runDenoScenario<DrainResult>("kqueue_drain.ts", args);
 }
 
 export function runIsolatedSpawn(calls: number): Promise<SpawnResult> {

@@ -76,14 +76,22 @@ Deno.test("protocol: the well-behaved rogue runner is reused (the harness itself
 });
 
 for (
-  const [mode, reason] of [
-    ["second-result", /it wrote a second result frame/],
-    ["garbage-frame", /its frame is unreadable \(the frame is not JSON\)/],
-    ["wrong-seq", /it wrote a result for a job it was not running/],
-    ["close-stdout", /it closed its stdout/],
+  const [mode, what, reason] of [
+    ["second-result", "writes a second result frame", /it wrote a second result frame/],
+    [
+      "garbage-frame",
+      "writes garbage after the nonce",
+      /its frame is unreadable \(the frame is not JSON\)/,
+    ],
+    [
+      "wrong-seq",
+      "answers for a job it is not running",
+      /it wrote a result for a job it was not running/,
+    ],
+    ["close-stdout", "closes its stdout", /it closed its stdout/],
   ] as const
 ) {
-  Deno.test(`protocol: a child that ${mode.replace("-", "s a ")} is killed and never reused`, async () => {
+  Deno.test(`protocol: a child that ${what} is killed and never reused`, async () => {
     const pool = roguePool(mode);
     try {
       const broken = await runOne(pool);
