@@ -20,6 +20,28 @@ export interface DrainResult {
   readonly rssSamplesMb: readonly number[];
   readonly heapUsedAfterMb: number;
   readonly maxLagMs: number;
+  /** The daemon process's CPU (user + system) per job, over the drain (push included). */
+  readonly daemonCpuUsPerJob: number;
+}
+
+/** What `pool_profile.ts` reports. */
+export interface PoolProfileResult {
+  readonly mode: "pool" | "bare";
+  readonly jobs: number;
+  readonly jobsPerSecond: number;
+  readonly daemonCpuUs: number;
+  readonly childCpuUs: number;
+}
+
+/** `pool_profile.ts`: pooled no-op jobs without the queue (KQueue's pool, or bare pipes). */
+export function runPoolProfile(
+  mode: "pool" | "bare",
+  jobs: number,
+  children: number,
+): Promise<PoolProfileResult> {
+  return runDenoScenario<PoolProfileResult>("pool_profile.ts", [
+    ...["--mode", mode, "--jobs", String(jobs), "--children", String(children)],
+  ]);
 }
 
 /** What `isolated_spawn.ts` reports. */

@@ -20,13 +20,13 @@ import {
 
 const ROGUE = fixturePath("rogue_runner.ts");
 
-function roguePool(mode: string, startTimeout = 10) {
+function roguePool(mode: string, startTimeout = 10, cwd = PROJECT_ROOT) {
   const profile: ChildProfile = {
     key: mode,
     jobName: "Rogue",
     moduleUrl: "file:///rogue.ts",
     args: ["run", "--no-prompt", "--allow-all", ROGUE], // close-stdout needs FFI and /proc
-    cwd: PROJECT_ROOT,
+    cwd,
     envNames: [],
     setup: { moduleUrl: "file:///rogue.ts", exportName: mode, graceMs: 200, revokeReads: [] },
   };
@@ -142,6 +142,26 @@ Deno.test("protocol: a child that never reports ready is killed at the start-up 
     );
     assert.ok(performance.now() - started < 3_000);
     assert.equal(pool.size, 0, "the child is gone");
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("protocol: a child that cannot be spawned is a clear failure, and the class backs off", async () => {
+  const pool = roguePool("well-behaved", 10, "/nonexistent/kqueue-cwd");
+  try {
+    const first = await runOne(pool);
+    assert.equal(first.outcome.kind, "crashed");
+    assert.match(
+      outcomeError(first.outcome).message,
+      /Could not start the child process for Rogue: /,
+    );
+    const second = await runOne(pool);
+    assert.match(
+      outcomeError(second.outcome).message,
+      /Could not start the child process for Rogue: .*failed to start [\d.]+ s ago/,
+    );
+    assert.equal(pool.size, 0);
   } finally {
     await pool.close();
   }

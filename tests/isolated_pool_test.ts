@@ -207,3 +207,18 @@ Deno.test("pool: close() ends every child, idle or busy, and fails a waiting att
   assert.equal(late.outcome.kind, "crashed");
   assert.match(outcomeError(late.outcome).message, /not started: a forced shutdown/);
 });
+
+Deno.test("pool: spawns are rate-capped (fresh children: 4 jobs at 2 spawns a second take over a second)", async () => {
+  const pool = new RecordedPool({ maxJobsPerChild: 1, min: 0, spawnRate: 2 });
+  try {
+    const started = performance.now();
+    for (let i = 0; i < 4; i++) {
+      assert.deepEqual((await pool.run(probe("pid"))).outcome, { kind: "success" });
+    }
+    const elapsed = performance.now() - started;
+    // A bucket of 2 tokens at 2/s: spawns 3 and 4 wait ~0.5 s each.
+    assert.ok(elapsed >= 900, `4 spawns took only ${elapsed.toFixed(0)} ms`);
+  } finally {
+    await pool.close();
+  }
+});

@@ -231,3 +231,46 @@ Deno.test("decision: each verdict and exit maps to one outcome kind", () => {
   const crash = decideOutcome(facts({}));
   assert.ok(crash.kind === "crashed" && crash.error instanceof ChildCrashedError);
 });
+
+Deno.test("spawn limiter: a burst of `burst` spawns, then one per 1/rate s", async () => {
+  const { SpawnLimiter } = await import("../src/executor/spawn_limiter.ts");
+  let now = 0;
+  const limiter = new SpawnLimiter(4, 2, () => now); // 4 a second, 2 at once
+  assert.equal(limiter.take(), 0);
+  assert.equal(limiter.take(), 0);
+  assert.equal(limiter.take(), 250, "the third waits a quarter second");
+  now = 100;
+  assert.equal(limiter.take(), 150);
+  now = 250;
+  assert.equal(limiter.take(), 0);
+  assert.equal(limiter.take(), 250);
+  now = 10_000; // a long pause refills to the burst, not beyond
+  assert.equal(limiter.take(), 0);
+  assert.equal(limiter.take(), 0);
+  assert.ok(limiter.take() > 0);
+});
+
+Deno.test("pool options: defaults, and one clear RangeError per bad field", async () => {
+  const { resolvePoolOptions } = await import("../src/executor/pool_options.ts");
+  const defaults = resolvePoolOptions(undefined, 3);
+  assert.equal(defaults.maxJobsPerChild, 1);
+  assert.equal(defaults.min, 1);
+  assert.equal(defaults.max, 4);
+  assert.equal(defaults.idleTimeout, 60);
+  for (
+    const [options, message] of [
+      [
+        { maxJobsPerChild: 0 },
+        /'pool\.maxJobsPerChild' must be a positive integer: current value is 0/,
+      ],
+      [{ min: -1 }, /'pool\.min' must be a non-negative integer/],
+      [{ max: 1.5 }, /'pool\.max' must be a positive integer/],
+      [{ spawnRate: 0 }, /'pool\.spawnRate' must be a positive number/],
+      [{ idleTimeout: Number.NaN }, /'pool\.idleTimeout' must be a non-negative number/],
+      [{ min: 5, max: 2 }, /'pool\.min' \(5\) must not exceed 'pool\.max' \(2\)/],
+    ] as const
+  ) {
+    assert.throws(() => resolvePoolOptions(options, 3), RangeError);
+    assert.throws(() => resolvePoolOptions(options, 3), message);
+  }
+});

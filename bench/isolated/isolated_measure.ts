@@ -5,7 +5,14 @@
  * pool with reuse against BullMQ's sandboxed processors, interleaved.
  */
 import { interleave, type Measured, measured, REPETITIONS } from "../measure.ts";
-import { type DrainResult, runIsolatedSpawn, runKQueueDrain, type SpawnResult } from "../runner.ts";
+import {
+  type DrainResult,
+  type PoolProfileResult,
+  runIsolatedSpawn,
+  runKQueueDrain,
+  runPoolProfile,
+  type SpawnResult,
+} from "../runner.ts";
 import {
   type BullmqSetup,
   type RedisCpu,
@@ -34,6 +41,9 @@ export interface IsolatedResults {
   readonly pooledRedis: Measured<DrainResult & RedisCpu>;
   readonly bullmqSandboxed: Measured<RedisDrainResult>;
   readonly bullmqThreads: Measured<RedisDrainResult>;
+  /** Where a pooled job's time goes: KQueue's pool without the queue, and bare pipes + Worker. */
+  readonly profilePool: Measured<PoolProfileResult>;
+  readonly profileBare: Measured<PoolProfileResult>;
 }
 
 export async function runIsolatedBench(
@@ -49,6 +59,8 @@ export async function runIsolatedBench(
     pooledRedis: measured(redisSkipped),
     bullmqSandboxed: measured(bullmqSkipped),
     bullmqThreads: measured(bullmqSkipped),
+    profilePool: measured(),
+    profileBare: measured(),
   };
   const pooled = {
     job: "BenchIsolatedNoop",
@@ -78,6 +90,20 @@ export async function runIsolatedBench(
       label: `pooled, ${POOLED_CHILDREN} children, maxJobsPerChild=${POOLED_MAX_JOBS_PER_CHILD}`,
       into: results.pooled,
       run: () => runKQueueDrain({ ...pooled, jobs: POOLED_JOBS, rssSamples: 5 }),
+    },
+  ]);
+
+  console.error(`pooled job profile (${POOLED_JOBS} jobs, no queue: KQueue's pool, bare pipes)`);
+  await interleave(REPETITIONS, [
+    {
+      label: "KQueue pool, no queue",
+      into: results.profilePool,
+      run: () => runPoolProfile("pool", POOLED_JOBS, POOLED_CHILDREN),
+    },
+    {
+      label: "bare pipes + Worker",
+      into: results.profileBare,
+      run: () => runPoolProfile("bare", POOLED_JOBS, POOLED_CHILDREN),
     },
   ]);
 

@@ -1,6 +1,6 @@
 /** The isolated part of the bench's table, notes and PASS/FAIL lines. */
 import type { Measured } from "../measure.ts";
-import type { DrainResult } from "../runner.ts";
+import type { DrainResult, PoolProfileResult } from "../runner.ts";
 import { formatNumber, formatRatio, formatSummary, summarize, type Summary } from "../stats.ts";
 import type { TableRow } from "../table.ts";
 import {
@@ -104,11 +104,16 @@ export function isolatedRows(r: IsolatedResults, bullmqVersion: string): TableRo
 }
 
 export function isolatedNotes(r: IsolatedResults): string[] {
-  const perChildMs = (x: DrainResult) => (x.seconds * 1000 * POOLED_CHILDREN) / x.jobs;
-  const median = (m: Measured<DrainResult>, value: (x: DrainResult) => number, digits: number) => {
+  const perChildMs = (x: { jobs: number; seconds: number }) =>
+    (x.seconds * 1000 * POOLED_CHILDREN) / x.jobs;
+  const median = <T>(m: Measured<T>, value: (x: T) => number, digits = 0) => {
     const summary = summaryOf(m, value);
     return summary === undefined ? "n/a" : summary.median.toFixed(digits);
   };
+  const profile = (m: Measured<PoolProfileResult>) =>
+    `${median(m, (x) => x.jobsPerSecond)} jobs/s, CPU per job: daemon ${
+      median(m, (x) => x.daemonCpuUs)
+    } µs, child ${median(m, (x) => x.childCpuUs)} µs`;
   return [
     "How isolated jobs are timed: the same embedded-daemon drain as above (concurrency 100), with " +
     "the job class isolated: every attempt runs in a child process of the pool. 'Cold spawn' is " +
@@ -117,7 +122,13 @@ export function isolatedNotes(r: IsolatedResults): string[] {
       median(r.pooled, perChildMs, 2)
     } ms per job per child (wall); max event-loop lag ${
       median(r.pooled, (x) => x.maxLagMs, 0)
-    } ms. BullMQ's sandboxed peer is on Redis (its only store); the redis row compares like with like.`,
+    } ms; daemon CPU ${
+      median(r.pooled, (x) => x.daemonCpuUsPerJob)
+    } µs per job. BullMQ's sandboxed peer is on Redis (its only store); the redis row compares like with like.`,
+    `  where a pooled job's time goes (${POOLED_CHILDREN} children, no queue, medians): KQueue's ` +
+    `pool ${profile(r.profilePool)}; bare pipes + Worker hop (the floor of this design: ` +
+    `bare_child.ts) ${profile(r.profileBare)}. The rest of the daemon's CPU per job is the queue ` +
+    "(reserve, ack, decode, events).",
   ];
 }
 

@@ -17,6 +17,7 @@
  *          [--max-jobs-per-child M] [--rss-samples K]
  * Prints one JSON line (see `DrainResult`).
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { Daemon, discoverJobs, openConnection, type QueueDriver } from "../../src/mod.ts";
 import {
@@ -164,6 +165,7 @@ await report(() =>
         throw new Error("the daemon was not idle before the push");
       }
       const rssIdleMb = rssMb();
+      const cpuBefore = process.cpuUsage();
       const [push] = await withTimeout(
         Promise.all([pushFromAnotherProcess(name, databasePath, jobName, jobs), watch.settled]),
         DRAIN_TIMEOUT_MS,
@@ -174,6 +176,7 @@ await report(() =>
         DRAIN_TIMEOUT_MS,
         "the queue never became empty",
       );
+      const cpu = process.cpuUsage(cpuBefore);
       const rssAfterMb = rssMb();
       const heapUsedAfterMb = Deno.memoryUsage().heapUsed / 1024 / 1024;
       const started = watch.firstStartedAt!;
@@ -191,6 +194,7 @@ await report(() =>
         rssSamplesMb: watch.rssSamplesMb,
         heapUsedAfterMb,
         maxLagMs: result.maxLagMs,
+        daemonCpuUsPerJob: (cpu.user + cpu.system) / watch.done,
         peakInFlight: result.peakInFlight,
         stopReason: result.reason,
       };
