@@ -78,7 +78,12 @@ export class IsolatedPool {
       if (error instanceof TypeError) throw error; // a bad declaration
       return crashed((error as Error).message);
     }
-    const lease = await pool.acquire(signal);
+    let lease = await pool.acquire(signal);
+    // A child can die between being handed out and taking the job (its exit is on the way):
+    // the job has not started, so it takes another child.
+    for (let tries = 0; "child" in lease && lease.child.state !== "idle" && tries < 3; tries++) {
+      lease = await pool.acquire(signal);
+    }
     if ("aborted" in lease) return shutdownBeforeStart(request.jobName);
     if ("failure" in lease) {
       const { facts, note, startOutput } = lease.failure;
