@@ -14,6 +14,8 @@ import type { ChildExitReason } from "../events.ts";
 import type { ChildProfile } from "./child_profile.ts";
 import type { ResolvedPoolOptions } from "./pool_options.ts";
 import { PooledChild, type RunReport, type SupervisedFacts } from "./pooled_child.ts";
+import { StartBackoff, type StartFailure } from "./start_backoff.ts";
+import { IdleSweep } from "./idle_sweep.ts";
 import type { SpawnLimiter } from "./spawn_limiter.ts";
 
 export interface ClassPoolEvents {
@@ -30,12 +32,7 @@ export interface ClassPoolContext {
   readonly events: ClassPoolEvents;
 }
 
-/** A start failure handed to an attempt; `note` says when it is a remembered one. */
-export interface StartFailure {
-  readonly facts: SupervisedFacts;
-  readonly note: string;
-  readonly startOutput: ReadonlyArray<["stdout" | "stderr", string]>;
-}
+export type { StartFailure } from "./start_backoff.ts";
 
 export type Lease =
   | { readonly child: PooledChild }
@@ -48,8 +45,6 @@ interface Waiter {
   readonly onAbort: () => void;
 }
 
-const FIRST_BACKOFF_MS = 1_000;
-const MAX_BACKOFF_MS = 60_000;
 const HEALTH_CHECK_DEADLINE_MS = 2_000;
 
 export class ClassPool {
@@ -63,19 +58,23 @@ export class ClassPool {
   readonly #onLastJob = new Set<PooledChild>();
   readonly #handedOut = new WeakSet<PooledChild>();
   readonly #endReasons = new Map<PooledChild, ChildExitReason>();
-  readonly #lastChecked = new Map<PooledChild, number>();
-  #failures = 0;
-  #backoffUntil = 0;
-  #lastFailure:
-    | { facts: SupervisedFacts; at: number; startOutput: StartFailure["startOutput"] }
-    | undefined;
+  readonly #backoff = new StartBackoff();
   #spawnTimer: ReturnType<typeof setTimeout> | undefined;
-  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #sweep: IdleSweep;
   #closed = false;
 
   constructor(profile: ChildProfile, context: ClassPoolContext) {
     this.profile = profile;
     this.#c = context;
+    this.#sweep = new IdleSweep(
+      context.options.idleTimeout,
+      context.options.healthCheckInterval,
+      {
+        idle: () => this.#idle,
+        retireIdle: (child) => this.#retire(child, "idle"),
+        check: (child) => this.#check(child),
+      },
+    );
   }
 
   /** Children alive (any state). */
@@ -91,7 +90,7 @@ export class ClassPool {
       this.#topUp();
       return { child: idle };
     }
-    const remembered = this.#rememberedFailure();
+    const remembered = this.#backoff.remembered();
     if (remembered && this.#count("starting") === 0) return { failure: remembered };
     return new Promise<Lease>((resolve) => {
       const waiter: Waiter = {
@@ -130,7 +129,7 @@ export class ClassPool {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#spawnTimer);
-    clearInterval(this.#sweepTimer);
+    this.#sweep.stop();
     for (const waiter of this.#waiters.splice(0)) this.#resolveWaiter(waiter, { aborted: true });
     const exits = [...this.#children].map((child) => {
       if (!this.#endReasons.has(child)) this.#endReasons.set(child, "shutdown");
@@ -163,7 +162,7 @@ export class ClassPool {
       return;
     }
     this.#idle.push(child);
-    this.#startSweeping();
+    if (!this.#closed) this.#sweep.start();
   }
 
   #resolveWaiter(waiter: Waiter, lease: Lease): void {
@@ -202,7 +201,7 @@ export class ClassPool {
    */
   #topUp(): void {
     if (this.#closed || this.#spawnTimer !== undefined) return;
-    if (performance.now() < this.#backoffUntil) return this.#failWaitersDuringBackoff();
+    if (this.#backoff.active) return this.#failWaitersDuringBackoff();
     const { min, max, maxJobsPerChild } = this.#c.options;
     const starting = this.#count("starting");
     let idle = 0;
@@ -261,8 +260,7 @@ export class ClassPool {
     this.#children.add(child);
     void child.ready.then((report) => {
       if (report.ok) {
-        this.#failures = 0;
-        this.#lastFailure = undefined;
+        this.#backoff.succeeded();
         this.#c.events.started(child.pid, performance.now() - startedAt);
         if (!this.#closed) this.#makeAvailable(child);
       } else {
@@ -275,12 +273,7 @@ export class ClassPool {
   }
 
   #startFailed(facts: SupervisedFacts, startOutput: StartFailure["startOutput"]): void {
-    this.#failures++;
-    const backoffMs = Math.min(FIRST_BACKOFF_MS * 2 ** (this.#failures - 1), MAX_BACKOFF_MS);
-    const now = performance.now();
-    this.#backoffUntil = now + backoffMs;
-    this.#lastFailure = { facts, at: now, startOutput };
-    this.#c.events.startFailed(facts, backoffMs);
+    this.#c.events.startFailed(facts, this.#backoff.failed(facts, startOutput));
     // This start's own failure goes to the attempt that has waited longest.
     const first = this.#waiters.shift();
     if (first) this.#resolveWaiter(first, { failure: { facts, note: "", startOutput } });
@@ -289,7 +282,7 @@ export class ClassPool {
 
   /** While backed off, attempts that no starting child will serve fail with the last start failure. */
   #failWaitersDuringBackoff(): void {
-    const remembered = this.#rememberedFailure();
+    const remembered = this.#backoff.remembered();
     if (!remembered) return;
     const unserved = this.#waiters.length - this.#count("starting");
     for (const waiter of this.#waiters.splice(0, Math.max(0, unserved))) {
@@ -297,24 +290,9 @@ export class ClassPool {
     }
   }
 
-  #rememberedFailure(): StartFailure | undefined {
-    const last = this.#lastFailure;
-    const now = performance.now();
-    if (!last || now >= this.#backoffUntil) return undefined;
-    const ago = ((now - last.at) / 1000).toFixed(1);
-    const next = ((this.#backoffUntil - now) / 1000).toFixed(1);
-    return {
-      facts: last.facts,
-      note: ` (the last child of this job class failed to start ${ago} s ago; ` +
-        `the next start is tried in ${next} s)`,
-      startOutput: [],
-    };
-  }
-
   #onExit(child: PooledChild, status: Deno.CommandStatus): void {
     this.#children.delete(child);
     this.#onLastJob.delete(child);
-    this.#lastChecked.delete(child);
     this.#idle = this.#idle.filter((c) => c !== child);
     let reason = this.#endReasons.get(child);
     this.#endReasons.delete(child);
@@ -327,47 +305,14 @@ export class ClassPool {
       );
     }
     this.#c.events.exited(child.pid, child.jobsRun, reason ?? "ended", status);
-    if (this.#children.size === 0) this.#stopSweeping();
+    if (this.#children.size === 0) this.#sweep.stop();
     // Idle children that timed out are not replaced: the class is not in use.
     if (reason !== "idle") this.#topUp();
   }
 
-  /** The idle and health checks run only while there are idle children. */
-  #startSweeping(): void {
-    if (this.#sweepTimer !== undefined || this.#closed) return;
-    const { idleTimeout, healthCheckInterval } = this.#c.options;
-    const periods = [idleTimeout, healthCheckInterval].filter((s) => s > 0).map((s) => s * 250);
-    if (periods.length === 0) return;
-    const everyMs = Math.max(25, Math.min(5_000, ...periods));
-    this.#sweepTimer = setInterval(() => this.#sweep(), everyMs);
-    Deno.unrefTimer(this.#sweepTimer);
-  }
-
-  #sweep(): void {
-    const { idleTimeout, healthCheckInterval } = this.#c.options;
-    const now = performance.now();
-    for (const child of [...this.#idle]) {
-      if (child.state !== "idle") continue;
-      if (idleTimeout > 0 && now - child.idleSince >= idleTimeout * 1000) {
-        this.#retire(child, "idle");
-        continue;
-      }
-      const checked = Math.max(child.idleSince, this.#lastChecked.get(child) ?? 0);
-      if (healthCheckInterval > 0 && now - checked >= healthCheckInterval * 1000) {
-        this.#check(child);
-      }
-    }
-    if (this.#idle.length === 0) this.#stopSweeping();
-  }
-
-  #stopSweeping(): void {
-    clearInterval(this.#sweepTimer);
-    this.#sweepTimer = undefined;
-  }
-
+  /** A ping through the child's Worker; healthy = back to work, else it is killed. */
   #check(child: PooledChild): void {
     this.#idle = this.#idle.filter((c) => c !== child);
-    this.#lastChecked.set(child, performance.now());
     void child.ping(HEALTH_CHECK_DEADLINE_MS).then((healthy) => {
       if (!healthy) {
         if (!this.#endReasons.has(child)) this.#endReasons.set(child, "unhealthy");
