@@ -11,15 +11,12 @@ import { runStreamBench, streamRows, streamVerdicts } from "./rss_stream_bench.t
 import { loadAverage, machineFacts } from "./machine.ts";
 import {
   type BenchResults,
-  ISOLATED_CONCURRENCIES,
-  ISOLATED_JOBS,
   LONG_RSS_JOBS,
   type Measured,
   NOOP_JOBS,
   NOOP_LARAVEL_JOBS,
   REPETITIONS,
   runBench,
-  SPAWN_CALLS,
   WAIT_CONCURRENCY,
   WAIT_JOBS,
   WAIT_LARAVEL_JOBS,
@@ -27,6 +24,8 @@ import {
 import { type DrainResult, laravelPeerUnavailable } from "./runner.ts";
 import { formatNumber, formatRatio, formatSummary, summarize, type Summary } from "./stats.ts";
 import { renderTable, type TableRow } from "./table.ts";
+import { runIsolatedBench } from "./isolated/isolated_measure.ts";
+import { isolatedNotes, isolatedRows, isolatedVerdicts } from "./isolated/isolated_report.ts";
 import { redisFacts } from "./redis/redis_facts.ts";
 import { runRedisBench } from "./redis/redis_measure.ts";
 import { redisNotes, redisRows, redisVerdicts } from "./redis/redis_report.ts";
@@ -87,7 +86,6 @@ function rssCell(m: Measured<DrainResult>, withSamples: boolean): string {
 
 function tableRows(r: BenchResults): TableRow[] {
   const laravelNoop = laravelCell(r.laravelNoop, jobsPerSecond, NOOP_LARAVEL_JOBS);
-  const notRun = "not run here";
   return [
     {
       scenario: `sqlite no-op: ${count(NOOP_JOBS)} jobs, concurrency 100`,
@@ -119,21 +117,6 @@ function tableRows(r: BenchResults): TableRow[] {
       ratio: ratio(r.wait50, jobsPerSecond, r.laravelWait50, jobsPerSecond),
       target: "",
     },
-    {
-      scenario: `isolated no-op: cold spawn (median of ${SPAWN_CALLS} sequential runIsolated)`,
-      kqueue: cell(r.spawn, (x) => x.medianMs, "ms"),
-      peer: notRun,
-      ratio: "",
-      target: "",
-    },
-    ...ISOLATED_CONCURRENCIES.map((c) => ({
-      scenario: `isolated no-op: ${ISOLATED_JOBS} jobs, isolatedConcurrency ${c}, 1 child per job`,
-      kqueue: cell(r.isolated.get(c)!, jobsPerSecond, "jobs/s"),
-      peer: `${notRun} (BullMQ sandboxed, c=4, perf-facts.md: 990 jobs/s child processes, ` +
-        "1,270 worker threads)",
-      ratio: "",
-      target: "",
-    })),
     {
       scenario: `daemon RSS: ${count(NOOP_JOBS)} no-op jobs, concurrency 100`,
       kqueue: rssCell(r.noop100, false),
@@ -228,23 +211,28 @@ try {
     laravelSkipped: await laravelRedisUnavailable(),
   });
   const streamResults = await runStreamBench(redis);
+  const isolated = await runIsolatedBench(redis, bullmq);
   const bullmqVersion = "skipped" in bullmq ? "" : bullmq.version;
   console.log("");
-  console.log(renderTable([
-    ...tableRows(results),
-    ...streamRows(streamResults),
-    ...redisRows(redisResults, bullmqVersion),
-  ]));
+  console.log(
+    renderTable([
+      ...tableRows(results),
+      ...streamRows(streamResults),
+      ...isolatedRows(isolated, bullmqVersion),
+      ...redisRows(redisResults, bullmqVersion),
+    ]),
+  );
   console.log("");
-  for (const line of [...notes(results), ...redisNotes(redisResults)]) console.log(line);
+  const allNotes = [...notes(results), ...isolatedNotes(isolated), ...redisNotes(redisResults)];
+  for (const line of allNotes) console.log(line);
   console.log("");
-  for (
-    const line of [
-      ...verdicts(results),
-      ...streamVerdicts(streamResults),
-      ...redisVerdicts(redisResults),
-    ]
-  ) console.log(line);
+  const allVerdicts = [
+    ...verdicts(results),
+    ...streamVerdicts(streamResults),
+    ...isolatedVerdicts(isolated),
+    ...redisVerdicts(redisResults),
+  ];
+  for (const line of allVerdicts) console.log(line);
   console.log("");
   console.log(
     `bench took ${

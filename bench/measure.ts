@@ -3,14 +3,7 @@
  * repetitions are interleaved (KQueue, its peer, KQueue, …) so that a change
  * in the machine's load hits both sides alike.
  */
-import {
-  type DrainResult,
-  type LaravelResult,
-  runIsolatedSpawn,
-  runKQueueDrain,
-  runLaravelPeer,
-  type SpawnResult,
-} from "./runner.ts";
+import { type DrainResult, type LaravelResult, runKQueueDrain, runLaravelPeer } from "./runner.ts";
 
 export const REPETITIONS = 3;
 export const NOOP_JOBS = 20_000;
@@ -18,9 +11,6 @@ export const NOOP_LARAVEL_JOBS = 3_000;
 export const WAIT_JOBS = 2_000;
 export const WAIT_CONCURRENCY = 500;
 export const WAIT_LARAVEL_JOBS = 100;
-export const SPAWN_CALLS = 20;
-export const ISOLATED_JOBS = 200;
-export const ISOLATED_CONCURRENCIES = [2, 4] as const;
 export const LONG_RSS_JOBS = 100_000;
 
 /** The runs of one measurement that finished, and the error that stopped it, if any. */
@@ -37,8 +27,6 @@ export interface BenchResults {
   readonly laravelNoop: Measured<LaravelResult>;
   readonly wait50: Measured<DrainResult>;
   readonly laravelWait50: Measured<LaravelResult>;
-  readonly spawn: Measured<SpawnResult>;
-  readonly isolated: ReadonlyMap<number, Measured<DrainResult>>;
   readonly longRss: Measured<DrainResult>;
 }
 
@@ -78,8 +66,6 @@ export async function runBench(peerSkipped: string | undefined): Promise<BenchRe
     laravelNoop: measured(peerSkipped),
     wait50: measured(),
     laravelWait50: measured(peerSkipped),
-    spawn: measured(),
-    isolated: new Map(ISOLATED_CONCURRENCIES.map((c) => [c, measured<DrainResult>()])),
     longRss: measured(),
   };
 
@@ -116,24 +102,6 @@ export async function runBench(peerSkipped: string | undefined): Promise<BenchRe
       into: results.laravelWait50,
       run: () => runLaravelPeer(WAIT_LARAVEL_JOBS, "wait50"),
     },
-  ]);
-
-  console.error(
-    `isolated (${SPAWN_CALLS} sequential spawns; ${ISOLATED_JOBS} jobs through the daemon)`,
-  );
-  await interleave(REPETITIONS, [
-    { label: "spawn latency", into: results.spawn, run: () => runIsolatedSpawn(SPAWN_CALLS) },
-    ...ISOLATED_CONCURRENCIES.map((isolatedConcurrency) => ({
-      label: `daemon isolatedConcurrency=${isolatedConcurrency}`,
-      into: results.isolated.get(isolatedConcurrency)!,
-      run: () =>
-        runKQueueDrain({
-          job: "BenchIsolatedNoop",
-          jobs: ISOLATED_JOBS,
-          concurrency: 100,
-          isolatedConcurrency,
-        }),
-    })),
   ]);
 
   console.error(`daemon RSS over ${LONG_RSS_JOBS} no-op jobs (1 run)`);

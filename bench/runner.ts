@@ -20,6 +20,28 @@ export interface DrainResult {
   readonly rssSamplesMb: readonly number[];
   readonly heapUsedAfterMb: number;
   readonly maxLagMs: number;
+  /** The daemon process's CPU (user + system) per job, over the drain (push included). */
+  readonly daemonCpuUsPerJob: number;
+}
+
+/** What `pool_profile.ts` reports. */
+export interface PoolProfileResult {
+  readonly mode: "pool" | "bare";
+  readonly jobs: number;
+  readonly jobsPerSecond: number;
+  readonly daemonCpuUs: number;
+  readonly childCpuUs: number;
+}
+
+/** `pool_profile.ts`: pooled no-op jobs without the queue (KQueue's pool, or bare pipes). */
+export function runPoolProfile(
+  mode: "pool" | "bare",
+  jobs: number,
+  children: number,
+): Promise<PoolProfileResult> {
+  return runDenoScenario<PoolProfileResult>("pool_profile.ts", [
+    ...["--mode", mode, "--jobs", String(jobs), "--children", String(children)],
+  ]);
 }
 
 /** What `isolated_spawn.ts` reports. */
@@ -42,12 +64,19 @@ export interface DrainSettings {
   readonly jobs: number;
   readonly concurrency: number;
   readonly isolatedConcurrency?: number;
+  /** The pool's maxJobsPerChild (isolated jobs); the daemon's default (1) when absent. */
+  readonly maxJobsPerChild?: number;
   /** RSS samples taken while draining (every jobs/rssSamples completions). */
   readonly rssSamples?: number;
 }
 
 export function runKQueueDrain(settings: DrainSettings): Promise<DrainResult> {
-  const args = [
+  return runDenoScenario<DrainResult>("kqueue_drain.ts", drainArgs(settings));
+}
+
+/** The arguments of `kqueue_drain.ts` for `settings`. */
+export function drainArgs(settings: DrainSettings): string[] {
+  return [
     "--job",
     settings.job,
     "--jobs",
@@ -57,9 +86,9 @@ export function runKQueueDrain(settings: DrainSettings): Promise<DrainResult> {
     ...(settings.isolatedConcurrency
       ? ["--isolated-concurrency", String(settings.isolatedConcurrency)]
       : []),
+    ...(settings.maxJobsPerChild ? ["--max-jobs-per-child", String(settings.maxJobsPerChild)] : []),
     ...(settings.rssSamples ? ["--rss-samples", String(settings.rssSamples)] : []),
   ];
-  return runDenoScenario<DrainResult>("kqueue_drain.ts", args);
 }
 
 export function runIsolatedSpawn(calls: number): Promise<SpawnResult> {

@@ -30,6 +30,16 @@ export type StopReason =
   | "store-lost"
   | "aborted";
 
+/** Why an isolated job's child ended: retired (maxJobsPerChild), past the RSS threshold, idle too long, a failed health check, a failed start, anything else (a timeout, kill, crash or protocol break), or the daemon's shutdown. */
+export type ChildExitReason =
+  | "retired"
+  | "rss"
+  | "idle"
+  | "unhealthy"
+  | "start-failed"
+  | "ended"
+  | "shutdown";
+
 export interface KQueueEvents {
   "worker:started": {
     readonly connection: string;
@@ -97,6 +107,19 @@ export interface KQueueEvents {
   };
   /** The job's failed() hook threw. */
   "job:failed-hook-error": { readonly job: JobRef; readonly error: Error };
+  /** A child of isolated job class `job` loaded it and is ready for jobs (`startMs` after spawn). */
+  "child:started": { readonly job: string; readonly pid: number; readonly startMs: number };
+  /** A child of isolated job class `job` exited after running `jobsRun` jobs to a clean result. */
+  "child:exited": {
+    readonly job: string;
+    readonly pid: number;
+    readonly jobsRun: number;
+    readonly reason: ChildExitReason;
+    readonly code: number;
+    readonly signal: string | null;
+  };
+  /** A child of `job` failed to start (its module threw at import, …): no new one for `retryInMs`. */
+  "child:start-failed": { readonly job: string; readonly error: Error; readonly retryInMs: number };
 }
 
 export type EventName = keyof KQueueEvents;

@@ -1,4 +1,4 @@
-/** Pure parts of the subprocess executor: frames, denial messages, outcome decisions, the supervisor. */
+/** Pure parts of the subprocess executor: frames, commands, denial messages, outcome decisions. */
 import assert from "node:assert/strict";
 import {
   ChildCrashedError,
@@ -6,13 +6,17 @@ import {
   PermissionDeniedError,
 } from "../src/errors.ts";
 import { type ChildRunFacts, decideOutcome } from "../src/executor/child_outcome.ts";
-import type { SpawnedChild } from "../src/executor/child_process.ts";
-import { superviseChild } from "../src/executor/child_supervisor.ts";
 import { findDenial, permissionDeniedError } from "../src/executor/denial_message.ts";
-import { encodeFrame, parseFrameBody } from "../src/executor/protocol.ts";
-import { jobRequest } from "./isolated_helpers.ts";
+import {
+  type ChildFrame,
+  encodeFrame,
+  encodePingCommand,
+  encodeRunCommand,
+  parseCommand,
+  parseFrameBody,
+} from "../src/executor/protocol.ts";
 
-Deno.test("frames: every result kind round-trips; anything else is refused", () => {
+Deno.test("frames: every frame and result kind round-trips; anything else is refused", () => {
   const nonce = "ab".repeat(16);
   const results = [
     { kind: "success" },
@@ -20,26 +24,53 @@ Deno.test("frames: every result kind round-trips; anything else is refused", () 
     { kind: "released", delaySeconds: 12.5 },
     { kind: "error", error: { name: "Error", message: "x", stack: "Error: x\n  at y" } },
     { kind: "failed", error: { name: "E", message: "m", cause: { name: "C", message: "c" } } },
-    { kind: "load-failed", error: { name: "TypeError", message: "t" } },
   ] as const;
-  for (const result of results) {
-    const line = encodeFrame(nonce, result);
+  const frames: ChildFrame[] = [
+    { type: "ready" },
+    { type: "start-failed", error: { name: "TypeError", message: "t" } },
+    { type: "pong", seq: 3 },
+    ...results.map((result, seq) => ({ type: "result", seq, result }) as const),
+    { type: "result", seq: 9, result: { kind: "success" }, last: true },
+  ];
+  for (const frame of frames) {
+    const line = encodeFrame(nonce, frame);
     assert.ok(line.startsWith(`${nonce} `) && line.endsWith("\n"));
-    assert.deepEqual(parseFrameBody(line.slice(nonce.length, -1)), result);
+    assert.deepEqual(parseFrameBody(line.slice(nonce.length, -1)), frame);
   }
   for (
     const body of [
-      '{"kind":"success"}',
+      '{"type":"ready"}',
       " not json",
       " []",
-      ' {"kind":"won"}',
-      ' {"kind":"released","delaySeconds":-1}',
-      ' {"kind":"released"}',
-      ' {"kind":"error","error":"text"}',
-      ' {"kind":"failed","error":{"name":1,"message":"m"}}',
+      ' {"type":"won"}',
+      ' {"type":"result","seq":1,"result":{"kind":"won"}}',
+      ' {"type":"result","result":{"kind":"success"}}',
+      ' {"type":"result","seq":-1,"result":{"kind":"success"}}',
+      ' {"type":"result","seq":1,"result":{"kind":"released","delaySeconds":-1}}',
+      ' {"type":"result","seq":1,"result":{"kind":"released"}}',
+      ' {"type":"result","seq":1,"result":{"kind":"error","error":"text"}}',
+      ' {"type":"result","seq":1,"result":{"kind":"failed","error":{"name":1,"message":"m"}}}',
+      ' {"type":"pong"}',
+      ' {"type":"start-failed"}',
     ]
   ) {
     assert.throws(() => parseFrameBody(body), TypeError, body);
+  }
+});
+
+Deno.test("commands: run and ping lines round-trip; the job JSON is passed on untouched", () => {
+  const job = { jobName: "J", attempt: 2, jobId: "7", uuid: "u", queue: "q", connection: "c" };
+  const line = encodeRunCommand(41, 1500, { ...job, mode: "handle", command: "a b\nc" });
+  assert.ok(line.endsWith("\n") && line.indexOf("\n") === line.length - 1, "one line");
+  const run = parseCommand(line.slice(0, -1));
+  assert.equal(run?.type, "run");
+  assert.ok(run?.type === "run");
+  assert.equal(run.seq, 41);
+  assert.equal(run.timeoutMs, 1500);
+  assert.deepEqual(JSON.parse(run.json), { ...job, mode: "handle", command: "a b\nc" });
+  assert.deepEqual(parseCommand(encodePingCommand(5).trim()), { type: "ping", seq: 5 });
+  for (const bad of ["", "x 1", "r", "r 1", "r a 1 {}", "r 1 -5 {}", "p x"]) {
+    assert.equal(parseCommand(bad), undefined, bad);
   }
 });
 
@@ -159,15 +190,35 @@ Deno.test("decision: each verdict and exit maps to one outcome kind", () => {
     [
       {
         verdict: {
-          type: "result",
-          result: {
-            kind: "load-failed",
-            error: { name: "SyntaxError", message: "Unexpected token" },
-          },
+          type: "start-failed",
+          error: { name: "SyntaxError", message: "Unexpected token" },
         },
       },
       "crashed",
       /^Could not load Job from file:\/\/\/app\/job\.ts: SyntaxError: Unexpected token$/,
+    ],
+    [
+      {
+        verdict: {
+          type: "start-failed",
+          error: {
+            name: "TypeError",
+            message: 'Requires read access to "/etc/hostname", run again',
+          },
+        },
+      },
+      "denied",
+      /^Job may not read "\/etc\/hostname"/,
+    ],
+    [
+      { verdict: { type: "start-timeout", ms: 2500 } },
+      "crashed",
+      /^Job's child did not finish loading file:\/\/\/app\/job\.ts within 2\.5 s/,
+    ],
+    [
+      { status: { success: false, code: 1, signal: null }, duringStart: true },
+      "crashed",
+      /^Job's child exited with code 1 while loading the job$/,
     ],
   ];
   for (const [overrides, kind, message] of table) {
@@ -181,66 +232,45 @@ Deno.test("decision: each verdict and exit maps to one outcome kind", () => {
   assert.ok(crash.kind === "crashed" && crash.error instanceof ChildCrashedError);
 });
 
-/** A child whose stdout the test writes; it "exits" when stdout closes. */
-function fakeChild(stdoutText: string) {
-  const signals: Deno.Signal[] = [];
-  let exit!: (status: Deno.CommandStatus) => void;
-  const status = new Promise<Deno.CommandStatus>((resolve) => exit = resolve);
-  const stdout = ReadableStream.from([new TextEncoder().encode(stdoutText)]).pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      flush: () => exit({ success: true, code: 0, signal: null }),
-    }),
-  );
-  const stdinChunks: Uint8Array[] = [];
-  const child: SpawnedChild = {
-    pid: 2 ** 22 + 1, // above pid_max on stock kernels: the RSS poll finds nothing
-    status,
-    stdin: new WritableStream({ write: (chunk) => void stdinChunks.push(chunk) }),
-    stdout,
-    stderr: ReadableStream.from([]),
-    exited: false,
-    killGroup: (signal) => void signals.push(signal),
-    terminate: () => void signals.push("SIGTERM"),
-  };
-  return { child, signals, stdinChunks };
-}
+Deno.test("spawn limiter: a burst of `burst` spawns, then one per 1/rate s", async () => {
+  const { SpawnLimiter } = await import("../src/executor/spawn_limiter.ts");
+  let now = 0;
+  const limiter = new SpawnLimiter(4, 2, () => now); // 4 a second, 2 at once
+  assert.equal(limiter.take(), 0);
+  assert.equal(limiter.take(), 0);
+  assert.equal(limiter.take(), 250, "the third waits a quarter second");
+  now = 100;
+  assert.equal(limiter.take(), 150);
+  now = 250;
+  assert.equal(limiter.take(), 0);
+  assert.equal(limiter.take(), 250);
+  now = 10_000; // a long pause refills to the burst, not beyond
+  assert.equal(limiter.take(), 0);
+  assert.equal(limiter.take(), 0);
+  assert.ok(limiter.take() > 0);
+});
 
-Deno.test("supervisor: one frame is the result; a second frame or garbage after the nonce is a protocol break", async () => {
-  const nonce = "cd".repeat(16);
-  const setup = { request: jobRequest("basic_jobs.ts", "NoopJob"), graceMs: 10, revokeReads: [] };
-  const run = async (stdoutText: string) => {
-    const fake = fakeChild(stdoutText);
-    const lines: string[] = [];
-    const result = await superviseChild(fake.child, {
-      nonce,
-      setup,
-      killGraceMs: 10,
-      rssPollMs: 1000,
-      onOutput: (_stream, line) => lines.push(line),
-    });
-    return { ...result, ...fake, lines };
-  };
-
-  const ok = await run(`hello\npartial ${encodeFrame(nonce, { kind: "success" })}`);
-  assert.deepEqual(ok.verdict, { type: "result", result: { kind: "success" } });
-  assert.deepEqual(ok.lines, ["hello", "partial "]);
-  const sent = new TextDecoder().decode(ok.stdinChunks[0]);
-  assert.equal(sent, `${nonce}\n${JSON.stringify(setup)}\n`);
-
-  const twice = await run(
-    encodeFrame(nonce, { kind: "error", error: { name: "E", message: "m" } }) +
-      encodeFrame(nonce, { kind: "success" }),
-  );
-  assert.deepEqual(twice.verdict, { type: "protocol", reason: "it wrote a second result frame" });
-  assert.ok(twice.signals.includes("SIGKILL"));
-
-  const garbage = await run(`${nonce} {"kind":"success"\n`);
-  assert.equal(garbage.verdict?.type, "protocol");
-  assert.match(
-    garbage.verdict?.type === "protocol" ? garbage.verdict.reason : "",
-    /unreadable \(the frame is not JSON\)/,
-  );
-
-  const none = await run("just output\n");
-  assert.equal(none.verdict, undefined);
+Deno.test("pool options: defaults, and one clear RangeError per bad field", async () => {
+  const { resolvePoolOptions } = await import("../src/executor/pool_options.ts");
+  const defaults = resolvePoolOptions(undefined, 3);
+  assert.equal(defaults.maxJobsPerChild, 1);
+  assert.equal(defaults.min, 1);
+  assert.equal(defaults.max, 4);
+  assert.equal(defaults.idleTimeout, 60);
+  for (
+    const [options, message] of [
+      [
+        { maxJobsPerChild: 0 },
+        /'pool\.maxJobsPerChild' must be a positive integer: current value is 0/,
+      ],
+      [{ min: -1 }, /'pool\.min' must be a non-negative integer/],
+      [{ max: 1.5 }, /'pool\.max' must be a positive integer/],
+      [{ spawnRate: 0 }, /'pool\.spawnRate' must be a positive number/],
+      [{ idleTimeout: Number.NaN }, /'pool\.idleTimeout' must be a non-negative number/],
+      [{ min: 5, max: 2 }, /'pool\.min' \(5\) must not exceed 'pool\.max' \(2\)/],
+    ] as const
+  ) {
+    assert.throws(() => resolvePoolOptions(options, 3), RangeError);
+    assert.throws(() => resolvePoolOptions(options, 3), message);
+  }
 });

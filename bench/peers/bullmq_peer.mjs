@@ -16,6 +16,10 @@
  *     The producer adds one job at a time (Queue.add) at R jobs/s, each with
  *     its push time (performance.timeOrigin + performance.now(), ms); the
  *     processor records start − push. The first W jobs are not counted.
+ *   node bullmq_peer.mjs worker sandboxed --jobs N --concurrency C [--threads]
+ *     As drain, but the processor is a file (bullmq_noop_processor.mjs) run in
+ *     BullMQ's sandbox: C child processes it forks and reuses (worker threads
+ *     with --threads). Timed from the first 'active' event.
  *   node bullmq_peer.mjs producer bulk|paced --jobs N [--rate R]
  *
  * A worker prints one JSON line; exits 1 with the reason on failure.
@@ -45,6 +49,7 @@ const { positionals, values } = parseArgs({
     concurrency: { type: "string", default: "100" },
     rate: { type: "string", default: "20" },
     warmup: { type: "string", default: "0" },
+    threads: { type: "boolean", default: false },
   },
 });
 const [role, mode] = positionals;
@@ -118,11 +123,15 @@ async function work() {
       firstStartedAt ??= performance.now();
       return Promise.resolve();
     };
-  const worker = new Worker(QUEUE, processor, {
+  const sandboxed = mode === "sandboxed";
+  const processorFile = fileURLToPath(new URL("./bullmq_noop_processor.mjs", import.meta.url));
+  const worker = new Worker(QUEUE, sandboxed ? processorFile : processor, {
     connection,
     prefix,
     concurrency: Number(values.concurrency),
+    ...(sandboxed ? { useWorkerThreads: values.threads } : {}),
   });
+  if (sandboxed) worker.on("active", () => firstStartedAt ??= performance.now());
   const check = () => {
     if (completed + failed < total) return;
     lastCompletedAt = performance.now();
@@ -158,6 +167,7 @@ async function work() {
       seconds: (emptyAt - firstStartedAt) / 1000,
       lastDoneSeconds: (lastCompletedAt - firstStartedAt) / 1000,
       rssAfterMb: process.memoryUsage().rss / 1024 / 1024,
+      ...(sandboxed ? { sandbox: values.threads ? "worker threads" : "child processes" } : {}),
     };
   } finally {
     await worker.close();

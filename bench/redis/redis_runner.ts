@@ -7,7 +7,9 @@
 import { fileURLToPath } from "node:url";
 import {
   commandOutput,
+  drainArgs,
   type DrainResult,
+  type DrainSettings,
   LARAVEL_AUTOLOAD,
   type LaravelResult,
   runDenoScenario,
@@ -64,14 +66,15 @@ export function runKQueueRedisDrain(
   redis: BenchRedis,
   jobs: number,
   concurrency: number,
+  settings: Partial<DrainSettings> = {},
 ): Promise<DrainResult & RedisCpu> {
-  const args = ["--connection", "redis", "--job", "BenchNoop", "--jobs", String(jobs)];
+  const args = drainArgs({ job: "BenchNoop", ...settings, jobs, concurrency });
   return withCpu(redis, async () =>
     requireAll(
       "KQueue",
       await runDenoScenario<DrainResult>(
         "kqueue_drain.ts",
-        [...args, "--concurrency", String(concurrency)],
+        ["--connection", "redis", ...args],
         redis.env(nextPrefix("kqueue")),
       ),
       jobs,
@@ -101,18 +104,23 @@ function bullmqEnv(redis: BenchRedis, setup: BullmqSetup): Record<string, string
   };
 }
 
+/** `sandboxed`: the processor is a file BullMQ runs in its own child processes (or worker threads). */
 export function runBullmqDrain(
   redis: BenchRedis,
   setup: BullmqSetup,
   jobs: number,
   concurrency: number,
+  sandboxed?: "processes" | "threads",
 ): Promise<RedisDrainResult> {
+  const mode = sandboxed ? ["sandboxed", ...(sandboxed === "threads" ? ["--threads"] : [])] : [
+    "drain",
+  ];
   return withCpu(redis, async () =>
     requireAll(
       "BullMQ",
       await runJsonProcess<RedisDrainResult>("node", [
         `${PEERS_DIR}bullmq_peer.mjs`,
-        ...["worker", "drain", "--jobs", String(jobs), "--concurrency", String(concurrency)],
+        ...["worker", ...mode, "--jobs", String(jobs), "--concurrency", String(concurrency)],
       ], bullmqEnv(redis, setup)),
       jobs,
     ));

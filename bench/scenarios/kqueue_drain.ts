@@ -13,10 +13,12 @@
  *    polls `counts()` every POLL_MS, so the last acks are inside the measurement.
  *
  * Usage: kqueue_drain.ts --job CLASS --jobs N --concurrency C
- *          [--connection database|redis] [--isolated-concurrency I] [--rss-samples K]
+ *          [--connection database|redis] [--isolated-concurrency I]
+ *          [--max-jobs-per-child M] [--rss-samples K]
  *          [--lease S] (the daemon's lease; 0 = extension off; default: the daemon's)
  * Prints one JSON line (see `DrainResult`).
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { Daemon, discoverJobs, openConnection, type QueueDriver } from "../../src/mod.ts";
 import {
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     concurrency: { type: "string" },
     connection: { type: "string", default: "database" },
     "isolated-concurrency": { type: "string" },
+    "max-jobs-per-child": { type: "string" },
     "rss-samples": { type: "string", default: "0" },
     lease: { type: "string" },
   },
@@ -149,6 +152,9 @@ await report(() =>
       queues: [connection.defaultQueue],
       concurrency,
       ...(isolatedConcurrency ? { isolatedConcurrency } : {}),
+      ...(values["max-jobs-per-child"]
+        ? { pool: { maxJobsPerChild: Number(values["max-jobs-per-child"]) } }
+        : {}),
       projectRoot: REPO_ROOT,
       // Off so a drain is never cut short: the RSS is reported instead, against the 128 MB default.
       memory: 0,
@@ -162,6 +168,7 @@ await report(() =>
         throw new Error("the daemon was not idle before the push");
       }
       const rssIdleMb = rssMb();
+      const cpuBefore = process.cpuUsage();
       const [push] = await withTimeout(
         Promise.all([pushFromAnotherProcess(name, databasePath, jobName, jobs), watch.settled]),
         DRAIN_TIMEOUT_MS,
@@ -172,6 +179,7 @@ await report(() =>
         DRAIN_TIMEOUT_MS,
         "the queue never became empty",
       );
+      const cpu = process.cpuUsage(cpuBefore);
       const rssAfterMb = rssMb();
       const heapUsedAfterMb = Deno.memoryUsage().heapUsed / 1024 / 1024;
       const started = watch.firstStartedAt!;
@@ -189,6 +197,7 @@ await report(() =>
         rssSamplesMb: watch.rssSamplesMb,
         heapUsedAfterMb,
         maxLagMs: result.maxLagMs,
+        daemonCpuUsPerJob: (cpu.user + cpu.system) / watch.done,
         peakInFlight: result.peakInFlight,
         stopReason: result.reason,
       };

@@ -22,7 +22,15 @@ const COMMANDS: Record<string, string> = {
 
   --queue=high,default         Queues in priority order (default: DB_QUEUE)
   --concurrency=N              Jobs in flight at once (default 10)
-  --isolated-concurrency=N     Isolated children at once (default: CPUs)
+  --isolated-concurrency=N     Isolated jobs running at once, all classes (default: CPUs)
+  --max-jobs-per-child=N       Jobs a child runs before it is replaced (default 1: a fresh
+                               process per job; more = faster, but jobs share module state)
+  --pool-min=N                 Warm children kept per isolated job class in use (default 1)
+  --pool-max=N                 Children per isolated job class at most (default: isolated + 1)
+  --pool-recycle-rss=MB        Replace a child past this RSS after its job (default 0 = off)
+  --pool-idle-timeout=S        End a child idle this long (default 60; 0 = never)
+  --pool-start-timeout=S       A new child must load its job class within S (default 20)
+  --spawn-rate=N               Child spawns per second at most, daemon-wide (default 20 × CPUs)
   --tries=N                    Attempts when the job does not say (default 1; 0 = unlimited)
   --timeout=S                  Seconds per attempt when the job does not say (default 60; 0 = none)
   --backoff=S[,S…]             Seconds before a retry when the job does not say (default 0)

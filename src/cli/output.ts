@@ -26,12 +26,14 @@ const WORKER_EVENTS: readonly EventName[] = [
   "lease:paused",
   "store:error",
 ];
+/** An isolated job class's children: every start and exit (one pair per job by default). */
+const CHILD_EVENTS: readonly EventName[] = ["child:started", "child:exited", "child:start-failed"];
 
 export function printJsonEvents(
   events: EventBus,
   write: (line: string) => void = (l) => console.log(l),
 ): void {
-  for (const name of [...JOB_EVENTS, ...WORKER_EVENTS]) {
+  for (const name of [...JOB_EVENTS, ...WORKER_EVENTS, ...CHILD_EVENTS]) {
     events.on(
       name,
       (event) =>
@@ -123,6 +125,12 @@ export function printHumanEvents(
         `Stopped (${reason}) after ${processed} job(s); longest event-loop stall ${maxLagMs} ms`,
       ),
   );
+  events.on("child:start-failed", ({ job, error, retryInMs }) =>
+    log.warn(
+      `${job}: its child failed to start (${oneLine(error)}); no new child for ${
+        (retryInMs / 1000).toFixed(0)
+      } s, its attempts fail with this error meanwhile`,
+    ));
   events.on("worker:uncaught", ({ error, inlineJobs }) => {
     const running = inlineJobs.map((j) => `${j.name} [${j.id}]`).join(", ") || "none";
     log.error(

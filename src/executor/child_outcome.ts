@@ -1,12 +1,13 @@
 /**
- * One pure decision: what a finished child run means as an AttemptOutcome.
- * The executor gathers the facts (the first verdict, the exit status, the
- * tail of stderr); this file only reads them.
+ * One pure decision: what a child's run of one job (or its failure to start)
+ * means as an AttemptOutcome. The executor gathers the facts (the first
+ * verdict, the exit status, the tail of stderr); this file only reads them.
  */
 import {
   ChildCrashedError,
   deserializeError,
   MemoryLimitExceededError,
+  type SerializedError,
   TimeoutExceededError,
 } from "../errors.ts";
 import { findDenial, permissionDeniedError } from "./denial_message.ts";
@@ -19,7 +20,11 @@ export type ChildVerdict =
   | { readonly type: "timeout" }
   | { readonly type: "memory"; readonly rssMb: number; readonly peakMb: number }
   | { readonly type: "shutdown" }
-  | { readonly type: "protocol"; readonly reason: string };
+  | { readonly type: "protocol"; readonly reason: string }
+  /** The child could not load the job class (its module threw, no such export, …). */
+  | { readonly type: "start-failed"; readonly error: SerializedError }
+  /** The child did not report ready within the start-up deadline. */
+  | { readonly type: "start-timeout"; readonly ms: number };
 
 export interface ChildRunFacts {
   readonly jobName: string;
@@ -28,7 +33,10 @@ export interface ChildRunFacts {
   readonly timeoutMs: number;
   readonly memoryLimitMb?: number;
   readonly verdict?: ChildVerdict;
-  readonly status: Deno.CommandStatus;
+  /** How the child exited; absent while it lives on (after a clean result). */
+  readonly status?: Deno.CommandStatus;
+  /** The child ended before it was ready: it never got to run the job. */
+  readonly duringStart?: boolean;
   /** The last lines the child wrote to stderr. */
   readonly stderrTail: readonly string[];
   /** stderr carried V8's "Fatal JavaScript out of memory". */
@@ -60,8 +68,16 @@ export function decideOutcome(facts: ChildRunFacts): AttemptOutcome {
       return crashed(`${jobName} was killed by a forced shutdown before it finished`);
     case "protocol":
       return crashed(`${jobName}'s child broke the protocol: ${verdict.reason}`);
+    case "start-failed":
+      return loadFailedOutcome(facts, verdict.error);
+    case "start-timeout":
+      return crashed(
+        `${jobName}'s child did not finish loading ${facts.moduleUrl} within ${
+          verdict.ms / 1000
+        } s (the pool's start-up deadline) and was killed`,
+      );
   }
-  if (facts.heapExhausted || facts.status.signal === HEAP_OOM_SIGNAL) {
+  if (facts.heapExhausted || facts.status?.signal === HEAP_OOM_SIGNAL) {
     const limit = facts.memoryLimitMb === undefined
       ? "V8's default heap limit"
       : `the heap limit set by its memoryLimit of ${facts.memoryLimitMb} MB`;
@@ -73,11 +89,25 @@ export function decideOutcome(facts: ChildRunFacts): AttemptOutcome {
       ),
     };
   }
-  return crashed(
-    `${jobName}'s child ${describeExit(facts.status)} without reporting a result${
-      stderrSuffix(facts)
-    }`,
+  const how = facts.status ? describeExit(facts.status) : "ended";
+  const when = facts.duringStart ? "while loading the job" : "without reporting a result";
+  return crashed(`${jobName}'s child ${how} ${when}${stderrSuffix(facts)}`);
+}
+
+/** A load error as the attempt's one clear failure; Deno's permission sentence means "denied". */
+export function loadFailedOutcome(
+  facts: Pick<ChildRunFacts, "jobName" | "moduleUrl">,
+  loadError: SerializedError,
+  note = "",
+): AttemptOutcome {
+  // A static import outside the grant fails the load with Deno's permission sentence.
+  const denial = findDenial(loadError);
+  if (denial) return { kind: "denied", error: permissionDeniedError(facts.jobName, denial) };
+  const error = crashedError(
+    `Could not load ${facts.jobName} from ${facts.moduleUrl}: ${loadError.name}: ${loadError.message}${note}`,
   );
+  error.cause = deserializeError(loadError);
+  return { kind: "crashed", error };
 }
 
 function resultOutcome(facts: ChildRunFacts, result: ChildResult): AttemptOutcome {
@@ -100,16 +130,6 @@ function resultOutcome(facts: ChildRunFacts, result: ChildResult): AttemptOutcom
       const denial = findDenial(result.error);
       if (denial) return { kind: "denied", error: permissionDeniedError(facts.jobName, denial) };
       return { kind: "error", error: deserializeError(result.error) };
-    }
-    case "load-failed": {
-      // A static import outside the grant fails the load with Deno's permission sentence.
-      const denial = findDenial(result.error);
-      if (denial) return { kind: "denied", error: permissionDeniedError(facts.jobName, denial) };
-      const error = crashedError(
-        `Could not load ${facts.jobName} from ${facts.moduleUrl}: ${result.error.name}: ${result.error.message}`,
-      );
-      error.cause = deserializeError(result.error);
-      return { kind: "crashed", error };
     }
   }
 }

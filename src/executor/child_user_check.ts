@@ -7,10 +7,16 @@
 import { fileURLToPath } from "node:url";
 import type { ChildUser } from "./child_user.ts";
 import { JOB_WORKER_URL } from "./module_graph.ts";
-import { childEnv, filesToLoad } from "./subprocess_executor.ts";
+import { childEnv, filesToLoad } from "./child_profile.ts";
 
 const PROBE_PATH = fileURLToPath(new URL("./child/access_probe.ts", import.meta.url));
-const RUNNER_FILES = ["./child/runner.ts", "./line_reader.ts", "./protocol.ts"]
+const RUNNER_FILES = [
+  "./child/runner.ts",
+  "./child/worker_messages.ts",
+  "./lazy_deadline.ts",
+  "./line_reader.ts",
+  "./protocol.ts",
+]
   .map((path) => fileURLToPath(new URL(path, import.meta.url)));
 const PROBE_TIMEOUT_MS = 30_000;
 

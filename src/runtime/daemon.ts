@@ -11,7 +11,7 @@ import { systemClock } from "../clock.ts";
 import type { ReservedJob } from "../drivers/driver.ts";
 import { MemoryExceptionCounter } from "../drivers/memory_exception_counter.ts";
 import { EventBus, type StopReason } from "../events.ts";
-import { runIsolated } from "../executor/subprocess_executor.ts";
+import { IsolatedPool } from "../executor/isolated_pool.ts";
 import { checkDeclarations } from "./declarations.ts";
 import { processJob } from "./job_processor.ts";
 import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdog.ts";
@@ -51,6 +51,7 @@ export class Daemon {
   /** Undefined: lease extension off. */
   readonly #leaseTiming: LeaseTiming | undefined;
   #leases: LeaseKeeper | undefined;
+  readonly #pool: IsolatedPool;
   #stopReason: StopReason | undefined;
   #stopDetail: string | undefined;
   #started = 0;
@@ -65,6 +66,11 @@ export class Daemon {
     this.#o = resolveDaemonOptions(options, this.events, options.clock ?? systemClock);
     this.#leaseTiming = resolveLeaseTiming(this.#o, this.#o.driver, this.#o.registry);
     checkDeclarations(this.#o);
+    this.#pool = new IsolatedPool({
+      projectRoot: this.#o.projectRoot,
+      pool: this.#o.pool,
+      events: this.events,
+    });
     this.#deps = {
       driver: this.#o.driver,
       registry: this.#o.registry,
@@ -73,7 +79,7 @@ export class Daemon {
       clock: this.#o.clock,
       options: this.#o,
       isolatedSlots: new Semaphore(this.#o.isolatedConcurrency),
-      runIsolated: this.#o.runIsolated ?? runIsolated,
+      runIsolated: this.#o.runIsolated ?? this.#pool.run,
       forceSignal: this.#force.signal,
       inline: new InlineTracker(),
     };
@@ -131,6 +137,8 @@ export class Daemon {
       await this.#loop();
       await this.#shutdown();
     } finally {
+      // Idle children end through stdin EOF, any left are killed: none outlives the daemon.
+      await this.#pool.close();
       lag.stop();
       stopWatchingLimits();
       removeCatchers();

@@ -3,6 +3,11 @@ import type { Clock } from "../clock.ts";
 import type { ExceptionCounter, QueueDriver } from "../drivers/driver.ts";
 import type { EventBus } from "../events.ts";
 import type { ChildUser } from "../executor/child_user.ts";
+import {
+  type PoolOptions,
+  type ResolvedPoolOptions,
+  resolvePoolOptions,
+} from "../executor/pool_options.ts";
 import type { runIsolated } from "../executor/subprocess_executor.ts";
 import type { JobRegistry } from "../jobs/registry.ts";
 
@@ -15,8 +20,10 @@ export interface DaemonOptions {
   readonly queues?: readonly string[];
   /** Jobs in flight at once (inline and isolated together). @default 10 */
   readonly concurrency?: number;
-  /** Isolated children at once. @default the number of CPUs */
+  /** Isolated jobs running at once (all job classes together). @default the number of CPUs */
   readonly isolatedConcurrency?: number;
+  /** The pool of pre-started children isolated jobs run in (per job class). */
+  readonly pool?: PoolOptions;
   /** Attempts when neither payload nor class says (0 = unlimited). @default 1 */
   readonly tries?: number;
   /** Seconds per attempt when neither payload nor class says (0 = none). @default 60 */
@@ -91,6 +98,7 @@ type LateOptions =
   | "exceptions"
   | "runIsolated"
   | "childUser"
+  | "pool"
   | "lease"
   | "leaseRenew"
   | "livenessLimit";
@@ -99,6 +107,7 @@ export type ResolvedDaemonOptions = Required<Omit<DaemonOptions, LateOptions>> &
   readonly exceptions?: ExceptionCounter;
   readonly runIsolated?: typeof runIsolated;
   readonly childUser?: ChildUser;
+  readonly pool: ResolvedPoolOptions;
   readonly lease?: number;
   readonly leaseRenew?: number;
   readonly livenessLimit?: number;
@@ -163,7 +172,7 @@ export function resolveDaemonOptions(
     );
   }
   resolved.backoff.forEach((b, i) => nonNegative(`backoff[${i}]`, b));
-  return resolved;
+  return { ...resolved, pool: resolvePoolOptions(options.pool, resolved.isolatedConcurrency) };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

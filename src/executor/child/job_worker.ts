@@ -1,8 +1,10 @@
 /**
  * The Worker entry inside an isolated job's child: trusted code that imports
  * the job module through a computed specifier (so Deno checks the job's
- * whole graph against the read grant), then, once the main thread has revoked
- * the load grants, hydrates the job and runs `handle()` or `failed()`.
+ * whole graph against the read grant), then, for each run message (sent only
+ * once the main thread has revoked the load grants), hydrates a fresh
+ * instance and runs `handle()` or `failed()`. Module state is shared by the
+ * jobs a reused child runs: that is the price of reuse, and documented.
  */
 import {
   deserializeError,
@@ -18,9 +20,8 @@ import {
   createAttemptContext,
   thrownOutcome,
 } from "../attempt_context.ts";
-import type { IsolatedRunRequest } from "../isolated_request.ts";
 import type { AttemptOutcome } from "../outcome.ts";
-import type { ChildResult } from "../protocol.ts";
+import type { ChildResult, JobRequest } from "../protocol.ts";
 import type { FromWorker, ToWorker } from "./worker_messages.ts";
 
 interface WorkerScope {
@@ -32,8 +33,10 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 let jobClass: JobClass | undefined;
 let attempt: AttemptState | undefined;
+let wroteStderr = false;
 
 routeExitsToMainThread();
+noticeStderrWrites();
 
 scope.onmessage = ({ data }) => {
   switch (data.type) {
@@ -41,7 +44,10 @@ scope.onmessage = ({ data }) => {
       void load(data.moduleUrl, data.exportName);
       return;
     case "run":
-      void run(data.request);
+      void run(data.seq, data.json);
+      return;
+    case "ping":
+      scope.postMessage({ type: "pong", seq: data.seq });
       return;
     case "abort":
       // Answer first: a job that can answer can use its grace period; one that spins cannot.
@@ -60,23 +66,27 @@ async function load(moduleUrl: string, exportName: string): Promise<void> {
     // Computed on purpose: a literal specifier here would be loaded unchecked.
     exports = await import(moduleUrl);
   } catch (error) {
-    return reportResult({ kind: "load-failed", error: serializeError(error) });
+    return scope.postMessage({ type: "load-failed", error: serializeError(error) });
   }
   const candidate = exports[exportName];
   if (!isJobClass(candidate)) {
     const found = candidate === undefined ? "nothing" : `a ${typeof candidate}`;
     const error = new TypeError(`its export "${exportName}" is ${found}, not a KQueueJob class`);
-    return reportResult({ kind: "load-failed", error: serializeError(error) });
+    return scope.postMessage({ type: "load-failed", error: serializeError(error) });
   }
   jobClass = candidate;
   scope.postMessage({ type: "loaded" });
 }
 
-async function run(request: IsolatedRunRequest): Promise<void> {
+async function run(seq: number, json: string): Promise<void> {
+  wroteStderr = false;
+  const reportResult = (result: ChildResult) =>
+    scope.postMessage({ type: "result", seq, result, wroteStderr });
   if (!jobClass) {
     const error = new Error("The job class was not loaded before the run message");
-    return reportResult({ kind: "load-failed", error: serializeError(error) });
+    return reportResult({ kind: "error", error: serializeError(error) });
   }
+  const request = JSON.parse(json) as JobRequest;
   const { attempt: number, jobId, uuid, queue, connection } = request;
   const state = createAttemptContext({ attempt: number, jobId, uuid, queue, connection });
   attempt = state;
@@ -105,11 +115,8 @@ async function run(request: IsolatedRunRequest): Promise<void> {
   } catch (thrown) {
     outcome = contextOutcome(state) ?? thrownOutcome(thrown);
   }
+  if (attempt === state) attempt = undefined;
   reportResult(toChildResult(outcome));
-}
-
-function reportResult(result: ChildResult): void {
-  scope.postMessage({ type: "result", result });
 }
 
 function toChildResult(outcome: AttemptOutcome): ChildResult {
@@ -125,6 +132,27 @@ function toChildResult(outcome: AttemptOutcome): ChildResult {
     default:
       return { kind: "error", error: serializeError(outcome.error) };
   }
+}
+
+/**
+ * Notes when the job writes to stderr through console or `Deno.stderr`, so
+ * its result frame is marked only then (a marker costs a write and a read per
+ * job). Writes that bypass these (the `writable` stream, say) are still
+ * shown; they may just be attributed to the next job on this child.
+ */
+function noticeStderrWrites(): void {
+  const noted = <A extends unknown[], R>(write: (...args: A) => R) => (...args: A): R => {
+    wroteStderr = true;
+    return write(...args);
+  };
+  for (const method of ["error", "warn", "trace", "assert"] as const) {
+    console[method] = noted(console[method].bind(console));
+  }
+  const stderr = Deno.stderr;
+  Object.assign(stderr, {
+    write: noted(stderr.write.bind(stderr)),
+    writeSync: noted(stderr.writeSync.bind(stderr)),
+  });
 }
 
 /**
