@@ -78,6 +78,39 @@ export function rssMb(pid: number): number {
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
 }
 
+/**
+ * The daemon's children now: only pooled runners may be there (a child kept
+ * warm for its class's next job), never anything else. Returns their pids,
+ * for `assertGone` after the daemon stopped.
+ */
+export function pooledChildrenOf(pid: number): number[] {
+  const children = childrenOf(pid);
+  for (const child of children) {
+    let cmdline = "";
+    try {
+      cmdline = Deno.readTextFileSync(`/proc/${child}/cmdline`).replaceAll("\0", " ");
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (!cmdline.includes("executor/child/runner.ts")) {
+      throw new Error(`the daemon has a child that is not a pooled runner: ${cmdline}`);
+    }
+  }
+  return children;
+}
+
+/** Throws if any of `pids` is still alive (and not a zombie). */
+export function assertGone(pids: readonly number[]): void {
+  const alive = pids.filter((pid) => {
+    try {
+      return !/^State:\s+Z/m.test(Deno.readTextFileSync(`/proc/${pid}/status`));
+    } catch {
+      return false;
+    }
+  });
+  if (alive.length > 0) throw new Error(`children outlived the daemon: ${alive.join(", ")}`);
+}
+
 /** Live processes whose parent is `pid` (a leftover child would be a leak). */
 export function childrenOf(pid: number): number[] {
   const children: number[] = [];
