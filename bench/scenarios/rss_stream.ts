@@ -11,7 +11,7 @@
  * than one round, so growth across rounds is memory kept per job processed.
  *
  * Usage: rss_stream.ts --job CLASS --rounds R --per-round N --concurrency C
- *          [--connection database|redis] [--isolated-concurrency I]
+ *          [--connection database|redis] [--isolated-concurrency I] [--max-jobs-per-child M]
  * Prints {"rounds":R,"perRound":N,"rssMb":[…],"heapUsedMb":[…],"memoryMeasureMb":[…],
  * "rssIdleMb":…}; memoryMeasureMb is what `--memory` compares (heapTotal + external).
  */
@@ -40,6 +40,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "100" },
     connection: { type: "string", default: "database" },
     "isolated-concurrency": { type: "string" },
+    "max-jobs-per-child": { type: "string" },
   },
 });
 
@@ -79,6 +80,9 @@ await report(() =>
       queues: [connection.defaultQueue],
       concurrency: Number(values.concurrency),
       ...(isolated ? { isolatedConcurrency: Number(isolated) } : {}),
+      ...(values["max-jobs-per-child"]
+        ? { pool: { maxJobsPerChild: Number(values["max-jobs-per-child"]) } }
+        : {}),
       projectRoot: REPO_ROOT,
       memory: 0,
     });
