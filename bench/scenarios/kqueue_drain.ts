@@ -25,6 +25,7 @@ import {
   BENCH_JOBS_DIR,
   delay,
   inTempDir,
+  pushFromAnotherProcess,
   REPO_ROOT,
   report,
   rssMb,
@@ -37,7 +38,6 @@ const IDLE_MS = 500;
 const POLL_MS = 2;
 /** Give up on a drain after this long. */
 const DRAIN_TIMEOUT_MS = 180_000;
-const PUSHER = new URL("./push_jobs.ts", import.meta.url).pathname;
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -95,29 +95,6 @@ class DrainWatch {
     this.lastSettledAt = performance.now();
     this.#settled.resolve();
   }
-}
-
-async function pushFromAnotherProcess(
-  connection: string,
-  databasePath: string,
-  job: string,
-  jobs: number,
-) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      ...["run", "-A", PUSHER, "--connection", connection, "--database", databasePath],
-      ...["--job", job, "--jobs", String(jobs)],
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(`the producer failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  return JSON.parse(new TextDecoder().decode(output.stdout)) as {
-    buildSeconds: number;
-    insertSeconds: number;
-  };
 }
 
 /** Resolves with the time the table was first seen empty. */

@@ -29,7 +29,6 @@ import {
 
 const IDLE_MS = 500;
 const ROUND_TIMEOUT_MS = 300_000;
-const PUSHER = new URL("./push_jobs.ts", import.meta.url).pathname;
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -43,20 +42,6 @@ const { values } = parseArgs({
     "max-jobs-per-child": { type: "string" },
   },
 });
-
-async function push(connection: string, databasePath: string, job: string, jobs: number) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      ...["run", "-A", PUSHER, "--connection", connection, "--database", databasePath],
-      ...["--job", job, "--jobs", String(jobs)],
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(`the producer failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-}
 
 function collect(): void {
   (globalThis as { gc?: () => void }).gc?.();
@@ -109,7 +94,10 @@ await report(() =>
         target += perRound;
         roundDone = Promise.withResolvers<void>();
         await withTimeout(
-          Promise.all([push(name, databasePath, jobName, perRound), roundDone.promise]),
+          Promise.all([
+            pushFromAnotherProcess(name, databasePath, jobName, perRound),
+            roundDone.promise,
+          ]),
           ROUND_TIMEOUT_MS,
           `round ${round + 1} did not drain (${done} done, ${failed} failed of ${target})`,
         );

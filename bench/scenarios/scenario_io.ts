@@ -56,3 +56,29 @@ export async function report(main: () => Promise<Record<string, unknown>>): Prom
     Deno.exit(1);
   }
 }
+
+const PUSHER = new URL("./push_jobs.ts", import.meta.url).pathname;
+
+/** Pushes `jobs` jobs of a bench class from a separate producer process (push_jobs.ts). */
+export async function pushFromAnotherProcess(
+  connection: string,
+  databasePath: string,
+  job: string,
+  jobs: number,
+) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      ...["run", "-A", PUSHER, "--connection", connection, "--database", databasePath],
+      ...["--job", job, "--jobs", String(jobs)],
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    throw new Error(`the producer failed: ${new TextDecoder().decode(output.stderr)}`);
+  }
+  return JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    buildSeconds: number;
+    insertSeconds: number;
+  };
+}

@@ -22,53 +22,72 @@ export async function forEachLine(
   onLine: (line: string) => void,
   maxLineChars = DEFAULT_MAX_LINE_CHARS,
 ): Promise<void> {
-  const decoder = new TextDecoder();
   const read = chunkReader(stream);
-  // The current line's pieces, joined once: appending to one string re-copies it per chunk
-  // (measured: 8 MB without a newline took the daemon from 64 to 135 MB).
-  const parts: string[] = [];
-  let size = 0;
-  const take = (): string => {
-    const line = parts.join("");
-    parts.length = 0;
-    size = 0;
-    return line;
-  };
+  const splitter = new LineSplitter(maxLineChars);
   try {
     for (;;) {
       const { value, done } = await read.next();
       if (done || value === undefined) break;
-      let text = decoder.decode(value, { stream: true });
-      let start = 0;
-      let newline = text.indexOf("\n");
-      while (newline >= 0) {
-        const piece = text.slice(start, newline);
-        if (parts.length === 0) onLine(piece);
-        else {
-          parts.push(piece);
-          onLine(take());
-        }
-        start = newline + 1;
-        newline = text.indexOf("\n", start);
-      }
-      text = start === 0 ? text : text.slice(start);
-      while (size + text.length > maxLineChars) {
-        const room = maxLineChars - size;
-        parts.push(text.slice(0, room));
-        onLine(take());
-        text = text.slice(room);
-      }
-      if (text.length > 0) {
-        parts.push(text);
-        size += text.length;
-      }
+      splitter.push(value, onLine);
     }
   } finally {
     read.release();
   }
-  const rest = decoder.decode();
-  if (rest.length > 0) parts.push(rest);
-  if (parts.length > 0) onLine(take());
+  splitter.end(onLine);
+}
+
+/**
+ * Bytes in, lines out. The current line is kept as pieces and joined once:
+ * appending to one string re-copies it per chunk (measured: 8 MB without a
+ * newline took the daemon from 64 to 135 MB).
+ */
+class LineSplitter {
+  readonly #decoder = new TextDecoder();
+  readonly #parts: string[] = [];
+  #size = 0;
+
+  constructor(readonly maxLineChars: number) {}
+
+  push(chunk: Uint8Array, onLine: (line: string) => void): void {
+    let text = this.#decoder.decode(chunk, { stream: true });
+    let start = 0;
+    let newline = text.indexOf("\n");
+    while (newline >= 0) {
+      const piece = text.slice(start, newline);
+      if (this.#parts.length === 0) onLine(piece);
+      else {
+        this.#parts.push(piece);
+        onLine(this.#take());
+      }
+      start = newline + 1;
+      newline = text.indexOf("\n", start);
+    }
+    text = start === 0 ? text : text.slice(start);
+    while (this.#size + text.length > this.maxLineChars) {
+      const room = this.maxLineChars - this.#size;
+      this.#parts.push(text.slice(0, room));
+      onLine(this.#take());
+      text = text.slice(room);
+    }
+    if (text.length > 0) {
+      this.#parts.push(text);
+      this.#size += text.length;
+    }
+  }
+
+  /** The last line, if it had no newline. */
+  end(onLine: (line: string) => void): void {
+    const rest = this.#decoder.decode();
+    if (rest.length > 0) this.#parts.push(rest);
+    if (this.#parts.length > 0) onLine(this.#take());
+  }
+
+  #take(): string {
+    const line = this.#parts.join("");
+    this.#parts.length = 0;
+    this.#size = 0;
+    return line;
+  }
 }
 
 interface ChunkReader {
@@ -102,37 +121,13 @@ export async function* readLines(
   stream: ReadableStream<Uint8Array>,
   maxLineChars = DEFAULT_MAX_LINE_CHARS,
 ): AsyncGenerator<string, void, undefined> {
-  const decoder = new TextDecoder();
-  // The current line's pieces, joined once: appending to one string re-copies it per chunk.
-  const parts: string[] = [];
-  let size = 0;
-  const take = (): string => {
-    const line = parts.join("");
-    parts.length = 0;
-    size = 0;
-    return line;
-  };
+  const splitter = new LineSplitter(maxLineChars);
+  const lines: string[] = [];
+  const collect = (line: string) => lines.push(line);
   for await (const chunk of stream) {
-    let text = decoder.decode(chunk, { stream: true });
-    let newline = text.indexOf("\n");
-    while (newline >= 0) {
-      parts.push(text.slice(0, newline));
-      yield take();
-      text = text.slice(newline + 1);
-      newline = text.indexOf("\n");
-    }
-    while (size + text.length > maxLineChars) {
-      const room = maxLineChars - size;
-      parts.push(text.slice(0, room));
-      yield take();
-      text = text.slice(room);
-    }
-    if (text.length > 0) {
-      parts.push(text);
-      size += text.length;
-    }
+    splitter.push(chunk, collect);
+    yield* lines.splice(0);
   }
-  const rest = decoder.decode();
-  if (rest.length > 0) parts.push(rest);
-  if (parts.length > 0) yield take();
+  splitter.end(collect);
+  yield* lines;
 }
