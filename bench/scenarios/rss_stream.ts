@@ -21,6 +21,7 @@ import {
   BENCH_JOBS_DIR,
   delay,
   inTempDir,
+  pushFromAnotherProcess,
   REPO_ROOT,
   report,
   rssMb,
