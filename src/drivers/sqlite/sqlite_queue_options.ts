@@ -29,8 +29,9 @@ export interface SqliteQueueOptions {
   readonly busyDeadlineMs?: number;
   /**
    * How long an ack waits for others to share its delete, unless a reserve
-   * comes first. 0: until the end of the current macrotask (acks made in the
-   * same turn of the event loop share one delete). Milliseconds. @default 0
+   * comes first (the daemon's refills wait up to 2 ms, so the acks of jobs
+   * finishing one at a time ride the next claim's transaction). 0: until the
+   * end of the current macrotask. Milliseconds. @default 3
    */
   readonly ackFlushDelayMs?: number;
   /**
@@ -77,7 +78,7 @@ export function resolveQueueOptions(options: SqliteQueueOptions): QueueSettings 
     clock = () => Date.now(),
     pollIntervalMs = 50,
     busyDeadlineMs = DEFAULT_BUSY_DEADLINE_MS,
-    ackFlushDelayMs = 0,
+    ackFlushDelayMs = 3,
     onReservationLost,
   } = options;
   return {
