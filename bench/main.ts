@@ -7,6 +7,7 @@
  * machine's 6379), stopped at the end; BullMQ is installed with npm under the
  * temp dir on first use.
  */
+import { cell, count, jobsPerSecond, ratio, summaryOf } from "./cells.ts";
 import { runStreamBench, streamRows, streamVerdicts } from "./rss_stream_bench.ts";
 import { loadAverage, machineFacts } from "./machine.ts";
 import {
@@ -22,7 +23,7 @@ import {
   WAIT_LARAVEL_JOBS,
 } from "./measure.ts";
 import { type DrainResult, laravelPeerUnavailable } from "./runner.ts";
-import { formatNumber, formatRatio, formatSummary, summarize, type Summary } from "./stats.ts";
+import { formatNumber } from "./stats.ts";
 import { renderTable, type TableRow } from "./table.ts";
 import { runIsolatedBench } from "./isolated/isolated_measure.ts";
 import { isolatedNotes, isolatedRows, isolatedVerdicts } from "./isolated/isolated_report.ts";
@@ -39,34 +40,10 @@ const WAIT_IDEAL_SECONDS = 0.2;
 /** The daemon's default `--memory` (MB): past it a real daemon drains and exits 12. */
 const DEFAULT_MEMORY_LIMIT_MB = 128;
 
-const jobsPerSecond = (r: { jobs: number; seconds: number }) => r.jobs / r.seconds;
-const count = (n: number) => n.toLocaleString("en-US");
-
-function summaryOf<T>(m: Measured<T>, value: (r: T) => number): Summary | undefined {
-  return m.results.length === 0 ? undefined : summarize(m.results.map(value));
-}
-
-/** A table cell: the summary, or why there is none; a failure after some runs is shown too. */
-function cell<T>(m: Measured<T>, value: (r: T) => number, unit: string, suffix = ""): string {
-  if (m.skipped !== undefined) return m.skipped;
-  const summary = summaryOf(m, value);
-  const failed = m.error === undefined ? "" : ` [FAILED: ${m.error.slice(0, 120)}]`;
-  if (summary === undefined) return `did not run${failed}`;
-  return `${formatSummary(summary, unit)}${suffix}${failed}`;
-}
-
 /** The Laravel column: its figure, or why it did not run. */
 function laravelCell<T>(m: Measured<T>, value: (r: T) => number, jobs: number): string {
   if (m.skipped !== undefined) return m.skipped;
   return `Laravel, 1 process: ${cell(m, value, "jobs/s", `, ${count(jobs)} jobs`)}`;
-}
-
-type Metric<T> = (result: T) => number;
-
-function ratio<A, B>(kq: Measured<A>, kqValue: Metric<A>, peer: Measured<B>, peerValue: Metric<B>) {
-  const a = summaryOf(kq, kqValue);
-  const b = summaryOf(peer, peerValue);
-  return a && b ? formatRatio(a.median / b.median) : "—";
 }
 
 function rssCell(m: Measured<DrainResult>, withSamples: boolean): string {

@@ -1,7 +1,8 @@
 /** The isolated part of the bench's table, notes and PASS/FAIL lines. */
+import { cell, count, jobsPerSecond, ratio, summaryOf } from "../cells.ts";
 import type { Measured } from "../measure.ts";
 import type { DrainResult, PoolProfileResult } from "../runner.ts";
-import { formatNumber, formatRatio, formatSummary, summarize, type Summary } from "../stats.ts";
+import { formatNumber } from "../stats.ts";
 import type { TableRow } from "../table.ts";
 import {
   FRESH_CONCURRENCIES,
@@ -16,28 +17,6 @@ import {
 
 /** The issue's threshold: pooled isolated no-op jobs with 4 children. */
 const POOLED_TARGET_JOBS_PER_SECOND = 3_000;
-
-const count = (n: number) => n.toLocaleString("en-US");
-const jobsPerSecond = (r: { jobs: number; seconds: number }) => r.jobs / r.seconds;
-
-function summaryOf<T>(m: Measured<T>, value: (r: T) => number): Summary | undefined {
-  return m.results.length === 0 ? undefined : summarize(m.results.map(value));
-}
-
-function cell<T>(m: Measured<T>, value: (r: T) => number, unit: string): string {
-  if (m.skipped !== undefined) return m.skipped;
-  const summary = summaryOf(m, value);
-  const failed = m.error === undefined ? "" : ` [FAILED: ${m.error.slice(0, 120)}]`;
-  return summary === undefined
-    ? `did not run${failed}`
-    : `${formatSummary(summary, unit)}${failed}`;
-}
-
-function ratio<A, B>(a: Measured<A>, av: (r: A) => number, b: Measured<B>, bv: (r: B) => number) {
-  const x = summaryOf(a, av);
-  const y = summaryOf(b, bv);
-  return x && y ? formatRatio(x.median / y.median) : "—";
-}
 
 function rssCell(m: Measured<DrainResult>): string {
   const idle = summaryOf(m, (r) => r.rssIdleMb);

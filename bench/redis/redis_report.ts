@@ -1,6 +1,7 @@
 /** The Redis part of the bench's table, notes and PASS/FAIL lines. */
+import { cell, count, jobsPerSecond, ratio, summaryOf } from "../cells.ts";
 import type { Measured } from "../measure.ts";
-import { formatNumber, formatRatio, formatSummary, summarize, type Summary } from "../stats.ts";
+import { formatNumber } from "../stats.ts";
 import type { TableRow } from "../table.ts";
 import {
   LATENCY_CONCURRENCY,
@@ -19,9 +20,6 @@ const NOOP_TARGET_JOBS_PER_SECOND = 20_000;
 const P50_TARGET_MS = 1;
 const P99_TARGET_MS = 5;
 
-const count = (n: number) => n.toLocaleString("en-US");
-const jobsPerSecond = (r: { jobs: number; seconds: number }) => r.jobs / r.seconds;
-
 /** Nearest-rank percentile of unsorted samples. */
 export function percentile(samples: readonly number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -31,25 +29,6 @@ export function percentile(samples: readonly number[], p: number): number {
 const p50 = (r: LatencyResult) => percentile(r.samplesMs, 50);
 const p99 = (r: LatencyResult) => percentile(r.samplesMs, 99);
 const max = (r: LatencyResult) => Math.max(...r.samplesMs);
-
-function summaryOf<T>(m: Measured<T>, value: (r: T) => number): Summary | undefined {
-  return m.results.length === 0 ? undefined : summarize(m.results.map(value));
-}
-
-function cell<T>(m: Measured<T>, value: (r: T) => number, unit: string): string {
-  if (m.skipped !== undefined) return m.skipped;
-  const summary = summaryOf(m, value);
-  const failed = m.error === undefined ? "" : ` [FAILED: ${m.error.slice(0, 120)}]`;
-  return summary === undefined
-    ? `did not run${failed}`
-    : `${formatSummary(summary, unit)}${failed}`;
-}
-
-function ratio<A, B>(a: Measured<A>, av: (r: A) => number, b: Measured<B>, bv: (r: B) => number) {
-  const x = summaryOf(a, av);
-  const y = summaryOf(b, bv);
-  return x && y ? formatRatio(x.median / y.median) : "—";
-}
 
 /** All counted samples of all runs. */
 function pooled(m: Measured<LatencyResult>): number[] {
