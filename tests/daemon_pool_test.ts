@@ -123,6 +123,25 @@ Deno.test("daemon: no child outlives the daemon after SIGTERM (the pool is drain
   }
 });
 
+Deno.test("daemon: a clean stop while a warm child is still starting is no start failure", async () => {
+  const q = await tempQueue();
+  try {
+    await dispatchTo(q, IsolatedPid, {}, { count: 3 });
+    // Drained right after the last job: its replacement child is still starting then.
+    const daemon = await runToDrain(q.env());
+    assert.equal(daemon.events.filter(isEvent("job:done", "IsolatedPid")).length, 3);
+    assert.deepEqual(daemon.events.filter(isEvent("child:start-failed")), []);
+    const exits = daemon.events.filter(isEvent("child:exited"));
+    assert.ok(exits.every((e) => e.reason !== "start-failed"), JSON.stringify(exits));
+    assert.ok(
+      !daemon.stderr.some((line) => /failed to start/.test(line)),
+      daemon.stderr.join("\n"),
+    );
+  } finally {
+    await q.cleanup();
+  }
+});
+
 Deno.test("daemon: no child outlives a forced shutdown, and the job it ran goes back", async () => {
   const q = await tempQueue();
   try {

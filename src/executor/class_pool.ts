@@ -263,6 +263,9 @@ export class ClassPool {
         this.#backoff.succeeded();
         this.#c.events.started(child.pid, performance.now() - startedAt);
         if (!this.#closed) this.#makeAvailable(child);
+      } else if (this.#closed) {
+        // Killed by close() while it was starting (a warm spare): not a failed start.
+        this.#endReasons.set(child, "shutdown");
       } else {
         this.#endReasons.set(child, "start-failed");
         this.#startFailed(report.facts, child.startOutput);
