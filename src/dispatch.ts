@@ -59,6 +59,8 @@ export interface PreparedDispatch {
 /** What dispatch learns once per class: its fields and its config (data can never change config). */
 interface ClassPlan {
   readonly declared: ReadonlySet<string>;
+  /** The fields' defaults, whose primitive types the data must keep (as hydrate checks). */
+  readonly defaults: Readonly<Record<string, unknown>>;
   readonly config: JobConfig;
   readonly visibility: Record<string, "public" | "protected" | "private">;
 }
@@ -71,6 +73,7 @@ function planOf(Class: JobClass, name: string): ClassPlan {
     const job = new Class();
     plan = {
       declared: new Set(Object.keys(job)),
+      defaults: { ...job } as Record<string, unknown>,
       config: readJobConfig(job, name),
       visibility: { ...Class.phpVisibility },
     };
@@ -86,7 +89,7 @@ export function prepareDispatch(
   options: DispatchOptions = {},
 ): PreparedDispatch {
   const name = jobNameOf(Class);
-  const { declared, config, visibility } = planOf(Class, name);
+  const { declared, config, visibility, defaults } = planOf(Class, name);
   for (const key of Object.keys(data)) {
     if (isConfigField(key)) {
       throw new TypeError(
@@ -100,6 +103,7 @@ export function prepareDispatch(
         })`,
       );
     }
+    checkFieldType(name, key, data[key], defaults[key]);
   }
   const job = Object.assign(new Class(), data);
   const command = serializeJobCommand(name, extractJobData(job, name), visibility);
@@ -155,4 +159,27 @@ export async function dispatchJob(
   const queue = prepared.queue ?? connection.defaultQueue;
   const id = await connection.driver.push(queue, prepared.payload, { delay: prepared.delay });
   return { id, uuid: prepared.uuid, queue };
+}
+
+/**
+ * A string, number or boolean field takes only that type (or null), as the
+ * worker's hydrate will insist: refused at dispatch, not after a round trip.
+ */
+function checkFieldType(name: string, key: string, value: unknown, current: unknown): void {
+  const expected = typeof current;
+  if (
+    value === null || (expected !== "string" && expected !== "number" && expected !== "boolean")
+  ) {
+    return;
+  }
+  const actual: string = typeof value;
+  if (actual === expected) return;
+  const got = Array.isArray(value)
+    ? "an array"
+    : value === undefined
+    ? "undefined"
+    : `a ${typeof value}`;
+  throw new TypeError(
+    `Cannot dispatch ${name}: "${key}" is a ${expected} field (by its default), got ${got}`,
+  );
 }

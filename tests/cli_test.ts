@@ -26,6 +26,14 @@ Deno.test("cli: bad input gets one line naming the problem, exit code 2", async 
         /--concurrency=0 is not valid: it must be a positive integer/,
       ],
       [["work", "--nope"], /Unknown option '--nope' for 'work'/],
+      [
+        ["work", "--allow-unscoped=", "--jobs", FIXTURE_JOBS],
+        /--allow-unscoped= is not valid: use names like .*\(job names\)/,
+      ],
+      [
+        ["dispatch", "CountProbe", '{"n":"seven"}', "--jobs", FIXTURE_JOBS],
+        /"n" is a number field \(by its default\), got a string/,
+      ],
       [["work", "--jobs", "/nonexistent/jobs"], /Cannot load jobs from \/nonexistent\/jobs/],
       [["dispatch", "NoSuchJob", "--jobs", FIXTURE_JOBS], /Unknown job "NoSuchJob" .*known: /],
       [["dispatch", "CountProbe", "{bad json", "--jobs", FIXTURE_JOBS], /not valid JSON/],

@@ -74,12 +74,17 @@ export function listOfSeconds(values: Parsed["values"], name: string): number[] 
 }
 
 /** `--queue=high,default` → ["high", "default"]. */
-export function listOfNames(values: Parsed["values"], name: string): string[] | undefined {
+/** A comma-separated list of names; `example` shows what the flag takes (`high,default`). */
+export function listOfNames(
+  values: Parsed["values"],
+  name: string,
+  example = "high,default",
+): string[] | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const list = String(raw).split(",").map((part) => part.trim());
   if (list.some((q) => q === "")) {
-    throw new CliError(`--${name}=${raw} is not valid: use names like high,default`);
+    throw new CliError(`--${name}=${raw} is not valid: use names like ${example}`);
   }
   return list;
 }

@@ -130,7 +130,7 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
     stopWhenEmpty: values["stop-when-empty"] === true,
     stopWhenDrained: values["stop-when-drained"] === true,
     once: values.once === true,
-    allowUnscoped: listOfNames(values, "allow-unscoped"),
+    allowUnscoped: listOfNames(values, "allow-unscoped", "SyncBackups,ResizeImage (job names)"),
     childUser,
   }, connection);
   env.log.info(`Queue: ${connection.description}`);
