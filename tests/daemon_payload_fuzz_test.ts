@@ -66,6 +66,12 @@ async function assertOutcomes(
     done.set(event.job!.uuid, (done.get(event.job!.uuid) ?? 0) + 1);
   }
   const rows = await failed.list();
+  // Every failure was reported (a Redis payload with no attempts included), none silently.
+  assert.equal(
+    daemon.events.filter(isEvent("job:failed")).length,
+    rows.length,
+    "a job:failed per row",
+  );
   const byUuid = new Map(rows.map((row) => [row.uuid, row]));
   const byPayload = new Map<string, typeof rows>();
   for (const row of rows) byPayload.set(row.payload, [...(byPayload.get(row.payload) ?? []), row]);

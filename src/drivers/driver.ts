@@ -18,6 +18,12 @@ export interface ReservedJob {
   readonly reservedAt: number;
   /** Driver-private handle (e.g. the exact reserved Redis member). */
   readonly handle?: unknown;
+  /**
+   * Set when the store itself cannot keep this job's attempts (a Redis
+   * payload with no numeric `attempts`): the runtime fails it with this
+   * reason, never runs it.
+   */
+  readonly invalid?: string;
 }
 
 /** One row of `failed_jobs`, as Laravel's `queue:failed` lists it. */

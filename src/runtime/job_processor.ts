@@ -5,7 +5,7 @@
  * or requeue: no job is dropped.
  */
 import { unixSeconds } from "../clock.ts";
-import { ChildCrashedError } from "../errors.ts";
+import { ChildCrashedError, PayloadError } from "../errors.ts";
 import type { JobRef } from "../events.ts";
 import type { AttemptOutcome } from "../executor/outcome.ts";
 import { runInline } from "../executor/inline_executor.ts";
@@ -37,6 +37,7 @@ import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 
 export async function processJob(ticket: Ticket, deps: ProcessorDeps): Promise<void> {
   const { reserved } = ticket;
+  if (reserved.invalid !== undefined) return await failInvalid(ticket, deps, reserved.invalid);
   let payload: ParsedPayload;
   try {
     payload = parsePayload(reserved.rawPayload);
@@ -184,6 +185,19 @@ async function countException(
     return undefined;
   }
   return await deps.exceptions.increment(payload.uuid);
+}
+
+/** A job its store marked unusable (`ReservedJob.invalid`): failed with the reason, never run. */
+async function failInvalid(ticket: Ticket, deps: ProcessorDeps, reason: string): Promise<void> {
+  let payload: ParsedPayload | undefined;
+  try {
+    payload = parsePayload(ticket.reserved.rawPayload);
+  } catch {
+    payload = undefined;
+  }
+  const name = payload?.commandName ?? payload?.displayName ?? "(invalid payload)";
+  ticket.ref = refOf(ticket, deps, payload, name);
+  await failWithoutRunning(ticket, deps, new PayloadError(reason), payload);
 }
 
 function findJob(payload: ParsedPayload, deps: ProcessorDeps): RegisteredJob | undefined {

@@ -1,10 +1,6 @@
 /** The Redis driver: Laravel's Redis queue layout. Loads ioredis. */
 export { RedisQueue } from "./redis_queue.ts";
-export type {
-  InvalidPayload,
-  RedisLostReservation,
-  RedisQueueOptions,
-} from "./redis_queue_options.ts";
+export type { RedisLostReservation, RedisQueueOptions } from "./redis_queue_options.ts";
 export {
   RedisExceptionCounter,
   type RedisExceptionCounterOptions,

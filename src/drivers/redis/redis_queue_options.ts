@@ -33,26 +33,11 @@ export interface RedisQueueOptions {
    * For logging; errors it throws are ignored. @default none
    */
   readonly onReservationLost?: (lost: RedisLostReservation) => void;
-  /**
-   * Called for a popped payload that Redis cannot count attempts on (a JSON
-   * object without a numeric `attempts`): the queue fails it itself (the
-   * runtime would run it; its retries could never be counted). For logging;
-   * `error` is set when its failed_jobs row could not be written (the job
-   * then comes back after `retryAfter`). @default none
-   */
-  readonly onInvalidPayload?: (invalid: InvalidPayload) => void;
 }
 
 export interface RedisLostReservation {
   readonly operation: "ack" | "release" | "requeue" | "fail";
   readonly job: ReservedJob;
-}
-
-export interface InvalidPayload {
-  readonly queue: string;
-  readonly payload: string;
-  readonly reason: string;
-  readonly error?: Error;
 }
 
 export interface RedisQueueSettings {
@@ -67,7 +52,6 @@ export interface RedisQueueSettings {
   readonly connectTimeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly onReservationLost: ((lost: RedisLostReservation) => void) | undefined;
-  readonly onInvalidPayload: ((invalid: InvalidPayload) => void) | undefined;
 }
 
 /** Applies defaults and checks every option up front (TypeError / RangeError). */
@@ -90,7 +74,6 @@ export function resolveRedisQueueOptions(options: RedisQueueOptions): RedisQueue
     connectTimeoutMs = 3000,
     closeTimeoutMs = 10_000,
     onReservationLost,
-    onInvalidPayload,
   } = options;
   if (
     failedJobLogger === null || typeof failedJobLogger !== "object" ||
@@ -133,9 +116,6 @@ export function resolveRedisQueueOptions(options: RedisQueueOptions): RedisQueue
     onReservationLost: onReservationLost === undefined
       ? undefined
       : check.requireFunction(action, "onReservationLost", onReservationLost),
-    onInvalidPayload: onInvalidPayload === undefined
-      ? undefined
-      : check.requireFunction(action, "onInvalidPayload", onInvalidPayload),
   };
 }
 

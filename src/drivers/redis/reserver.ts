@@ -6,7 +6,7 @@
  * the last call saw (when the waiter must wake without a notify).
  */
 import type { ReservedJob } from "../driver.ts";
-import { failInvalidPayloads, isUncountable } from "./invalid_payloads.ts";
+import { isUncountable, markInvalid } from "./invalid_payloads.ts";
 import type { QueueKeys } from "./keys.ts";
 import { PrefetchStash, type StashedJob } from "./prefetch_stash.ts";
 import type { RedisLink } from "./redis_link.ts";
@@ -89,10 +89,7 @@ export class Reserver {
       migrateBatchSize: s.migrateBatchSize,
     });
     this.#nextDue.set(listKey(queues), nextDue);
-    const invalid = reserved.filter(isUncountable);
-    if (invalid.length === 0) return reserved;
-    this.#d.track(failInvalidPayloads(invalid, this.#d.fail, s));
-    return reserved.filter((r) => !invalid.includes(r));
+    return reserved.map((r) => isUncountable(r) ? markInvalid(r) : r);
   }
 }
 
