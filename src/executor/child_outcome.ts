@@ -3,6 +3,7 @@
  * means as an AttemptOutcome. The executor gathers the facts (the first
  * verdict, the exit status, the tail of stderr); this file only reads them.
  */
+import type { SupervisedFacts } from "./pooled_child_types.ts";
 import {
   ChildCrashedError,
   deserializeError,
@@ -26,23 +27,12 @@ export type ChildVerdict =
   /** The child did not report ready within the start-up deadline. */
   | { readonly type: "start-timeout"; readonly ms: number };
 
-export interface ChildRunFacts {
+export interface ChildRunFacts extends SupervisedFacts {
   readonly jobName: string;
   readonly moduleUrl: string;
   /** Milliseconds; 0 = none. */
   readonly timeoutMs: number;
   readonly memoryLimitMb?: number;
-  readonly verdict?: ChildVerdict;
-  /** How the child exited; absent while it lives on (after a clean result). */
-  readonly status?: Deno.CommandStatus;
-  /** The child ended before it was ready: it never got to run the job. */
-  readonly duringStart?: boolean;
-  /** The last lines the child wrote to stderr. */
-  readonly stderrTail: readonly string[];
-  /** stderr carried V8's "Fatal JavaScript out of memory". */
-  readonly heapExhausted: boolean;
-  /** Highest RSS seen by the monitor, in MB (0 when not monitored). */
-  readonly peakRssMb: number;
 }
 
 /** How V8 ends the process at the heap limit (exit code 133); a job's own `Deno.exit(133)` has no signal. */
