@@ -84,6 +84,13 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
   const leaseRenew = numberFlag(values, "lease-renew", { positive: true }) ?? leaseEnv.leaseRenew;
   const livenessLimit = numberFlag(values, "liveness-limit", { positive: true }) ??
     leaseEnv.livenessLimit;
+  // A refusal names the flags; say which of their values came from the environment.
+  const fromEnv = ([
+    ["lease", "KQUEUE_LEASE", leaseEnv.lease],
+    ["lease-renew", "KQUEUE_LEASE_RENEW", leaseEnv.leaseRenew],
+    ["liveness-limit", "KQUEUE_LIVENESS_LIMIT", leaseEnv.livenessLimit],
+  ] as const).filter(([flag, , value]) => value !== undefined && values[flag] === undefined)
+    .map(([, name, value]) => `${name}=${value}`);
   const connection = await openConnection({
     ...(values.connection ? { name: String(values.connection) } : {}),
     ...(values.database ? { databasePath: String(values.database) } : {}),
@@ -94,45 +101,52 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
   for (const warning of connection.warnings) env.log.warn(warning);
   useConnection(connection); // jobs that dispatch jobs reuse the daemon's connection
 
-  const daemon = createDaemon({
-    driver: connection.driver,
-    registry,
-    ...(connection.exceptions ? { exceptions: connection.exceptions } : {}),
-    queues: listOfNames(values, "queue") ?? [connection.defaultQueue],
-    concurrency: numberFlag(values, "concurrency", { integer: true, positive: true }),
-    isolatedConcurrency: numberFlag(values, "isolated-concurrency", {
-      integer: true,
-      positive: true,
-    }),
-    pool: {
-      maxJobsPerChild: numberFlag(values, "max-jobs-per-child", { integer: true, positive: true }),
-      min: numberFlag(values, "pool-min", { integer: true }),
-      max: numberFlag(values, "pool-max", { integer: true, positive: true }),
-      recycleRss: numberFlag(values, "pool-recycle-rss"),
-      idleTimeout: numberFlag(values, "pool-idle-timeout"),
-      startTimeout: numberFlag(values, "pool-start-timeout", { positive: true }),
-      spawnRate: numberFlag(values, "spawn-rate", { positive: true }),
+  const daemon = createDaemon(
+    {
+      driver: connection.driver,
+      registry,
+      ...(connection.exceptions ? { exceptions: connection.exceptions } : {}),
+      queues: listOfNames(values, "queue") ?? [connection.defaultQueue],
+      concurrency: numberFlag(values, "concurrency", { integer: true, positive: true }),
+      isolatedConcurrency: numberFlag(values, "isolated-concurrency", {
+        integer: true,
+        positive: true,
+      }),
+      pool: {
+        maxJobsPerChild: numberFlag(values, "max-jobs-per-child", {
+          integer: true,
+          positive: true,
+        }),
+        min: numberFlag(values, "pool-min", { integer: true }),
+        max: numberFlag(values, "pool-max", { integer: true, positive: true }),
+        recycleRss: numberFlag(values, "pool-recycle-rss"),
+        idleTimeout: numberFlag(values, "pool-idle-timeout"),
+        startTimeout: numberFlag(values, "pool-start-timeout", { positive: true }),
+        spawnRate: numberFlag(values, "spawn-rate", { positive: true }),
+      },
+      tries: numberFlag(values, "tries", { integer: true }),
+      timeout: numberFlag(values, "timeout"),
+      backoff: listOfSeconds(values, "backoff"),
+      memory: numberFlag(values, "memory"),
+      maxJobs: numberFlag(values, "max-jobs", { integer: true }),
+      maxTime: numberFlag(values, "max-time"),
+      sleep: numberFlag(values, "sleep"),
+      shutdownTimeout: numberFlag(values, "shutdown-timeout"),
+      storeTimeout: numberFlag(values, "store-timeout"),
+      lease,
+      leaseRenew,
+      livenessLimit,
+      unknownJobs: unknownJobsFlag(values["unknown-jobs"]),
+      unknownJobDelay: numberFlag(values, "unknown-delay"),
+      stopWhenEmpty: values["stop-when-empty"] === true,
+      stopWhenDrained: values["stop-when-drained"] === true,
+      once: values.once === true,
+      allowUnscoped: listOfNames(values, "allow-unscoped", "SyncBackups,ResizeImage (job names)"),
+      childUser,
     },
-    tries: numberFlag(values, "tries", { integer: true }),
-    timeout: numberFlag(values, "timeout"),
-    backoff: listOfSeconds(values, "backoff"),
-    memory: numberFlag(values, "memory"),
-    maxJobs: numberFlag(values, "max-jobs", { integer: true }),
-    maxTime: numberFlag(values, "max-time"),
-    sleep: numberFlag(values, "sleep"),
-    shutdownTimeout: numberFlag(values, "shutdown-timeout"),
-    storeTimeout: numberFlag(values, "store-timeout"),
-    lease,
-    leaseRenew,
-    livenessLimit,
-    unknownJobs: unknownJobsFlag(values["unknown-jobs"]),
-    unknownJobDelay: numberFlag(values, "unknown-delay"),
-    stopWhenEmpty: values["stop-when-empty"] === true,
-    stopWhenDrained: values["stop-when-drained"] === true,
-    once: values.once === true,
-    allowUnscoped: listOfNames(values, "allow-unscoped", "SyncBackups,ResizeImage (job names)"),
-    childUser,
-  }, connection);
+    connection,
+    fromEnv,
+  );
   env.log.info(`Queue: ${connection.description}`);
   if (values.json) printJsonEvents(daemon.events);
   else printHumanEvents(daemon.events, env.log);
@@ -162,12 +176,18 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
 }
 
 /** Options and job declarations are checked here: a bad one is a one-line error, exit 2. */
-function createDaemon(options: DaemonOptions, connection: QueueConnection): Daemon {
+function createDaemon(
+  options: DaemonOptions,
+  connection: QueueConnection,
+  fromEnv: readonly string[] = [],
+): Daemon {
   try {
     return new Daemon(options);
   } catch (error) {
     void connection.close();
-    throw new CliError((error as Error).message);
+    const message = (error as Error).message;
+    const lease = fromEnv.length > 0 && /--(lease|liveness-limit)/.test(message);
+    throw new CliError(lease ? `${message} (set by ${fromEnv.join(", ")})` : message);
   }
 }
 
