@@ -12,10 +12,11 @@ export interface LeaseTiming {
 export type ToSupervisor =
   /** First message: open the store connection (`moduleUrl` exports `openLeaseExtender`). */
   | { readonly type: "start"; readonly moduleUrl: string; readonly config: unknown } & LeaseTiming
-  /** Reservations to keep alive, keyed by the main thread. */
+  /** Reservations to keep alive, keyed by the main thread (and settled ones to drop first). */
   | {
     readonly type: "hold";
     readonly entries: ReadonlyArray<readonly [key: number, identity: unknown]>;
+    readonly drops?: readonly number[];
   }
   /** Reservations that were settled: stop extending them. */
   | { readonly type: "drop"; readonly keys: readonly number[] }

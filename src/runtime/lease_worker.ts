@@ -82,6 +82,7 @@ async function start(message: Extract<ToSupervisor, { type: "start" }>): Promise
 
 function apply(target: LeaseExtender, message: ToSupervisor): void {
   if (message.type === "hold") {
+    for (const key of message.drops ?? []) target.remove(key);
     for (const [key, identity] of message.entries) target.add(key, identity);
   } else if (message.type === "drop") {
     for (const key of message.keys) target.remove(key);
