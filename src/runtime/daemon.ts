@@ -179,6 +179,11 @@ export class Daemon {
         await abortableDelay(REFILL_WAIT_MS, this.#stopWake.signal);
         if (this.#stopReason !== undefined) break;
         limit = this.#reserveLimit();
+        // Jobs waiting for an isolated child are work in hand: while they can keep every
+        // child busy, a small refill waits on (each reservation is a store round trip).
+        if (limit < o.concurrency * SMALL_REFILL_SHARE && this.#isolatedBacklogCoversChildren()) {
+          continue;
+        }
       }
       let jobs: ReservedJob[];
       try {
@@ -234,6 +239,10 @@ export class Daemon {
     const end = this.#endWait;
     this.#endWait = undefined;
     end?.();
+  }
+
+  #isolatedBacklogCoversChildren(): boolean {
+    return this.#deps.isolatedSlots.waiting >= this.#o.isolatedConcurrency;
   }
 
   #reserveLimit(): number {

@@ -45,6 +45,11 @@ export class Semaphore {
     this.#free = size;
   }
 
+  /** Callers waiting for a slot. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
   async acquire(): Promise<void> {
     if (this.#free > 0) {
       this.#free--;
