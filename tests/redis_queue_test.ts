@@ -59,6 +59,37 @@ Deno.test("redis queue: semantics", async (t) => {
     });
 
     await t.step(
+      "acks wait for the next reserve (or a short timer) and go right behind it",
+      async () => {
+        await reset();
+        const { queue: patient } = await openQueue(server, { ackFlushDelayMs: 60_000 });
+        let last: Promise<void> | undefined;
+        try {
+          await patient.pushMany("default", [job(1), job(2), job(3), job(4)]);
+          const jobs = await patient.reserve(["default"], 3);
+          let acked = 0;
+          const acks = jobs.map((j) => patient.ack(j).then(() => acked++));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          assert.equal(acked, 0);
+          assert.equal((await queue.counts("default")).reserved, 3, "nothing sent before a flush");
+          const next = await patient.reserve(["default"], 3);
+          await Promise.all(acks);
+          assert.deepEqual(next.map(n), [4]);
+          assert.deepEqual(await queue.counts("default"), { ready: 0, delayed: 0, reserved: 1 });
+          last = patient.ack(next[0]!);
+        } finally {
+          await patient.close(); // flushes the last ack
+        }
+        await last;
+        assert.equal((await queue.counts("default")).reserved, 0);
+        await queue.push("default", job(5));
+        const [only] = await queue.reserve(["default"], 1);
+        await queue.ack(only!); // the default delay: flushed by its timer
+        assert.deepEqual(await queue.counts("default"), { ready: 0, delayed: 0, reserved: 0 });
+      },
+    );
+
+    await t.step(
       "a delayed job is migrated to the list when due (whole seconds, rounded up)",
       async () => {
         await reset();

@@ -89,7 +89,7 @@ export class RedisQueue implements QueueDriver {
     });
     this.#commands = commands;
     this.#blocking = blocking;
-    this.#acks = new AckBatcher(commands, () => this.#replays++);
+    this.#acks = new AckBatcher(commands, settings.ackFlushDelayMs, () => this.#replays++);
     this.#reserver = new Reserver({
       settings,
       reservationSeconds: () => this.leases.reservationSeconds,
@@ -170,11 +170,16 @@ export class RedisQueue implements QueueDriver {
     check.requireQueueNames(action, queues);
     check.requirePositiveInteger(action, "limit", limit);
     this.#requireOpen(action);
-    return await this.#command(action, () => this.#reserver.reserve(this.#commands, queues, limit));
+    const reserving = this.#command(
+      action,
+      () => this.#reserver.reserve(this.#commands, queues, limit),
+    );
+    this.#acks.flush(); // waiting acks go right behind it, not ahead: jobs first
+    return await reserving;
   }
 
   /**
-   * Batched: every ack of one event-loop turn goes in one call. Resolves once
+   * Batched: acks wait up to `ackFlushDelayMs` (or the next reserve) to share one call. Resolves once
    * Redis removed the reservation (or found it lost: see `onReservationLost`).
    * A call cut off by a dropped connection is replayed after reconnecting.
    */

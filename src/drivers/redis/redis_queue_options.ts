@@ -28,6 +28,12 @@ export interface RedisQueueOptions {
   /** How long `close` waits for unanswered acks, releases and fails. Milliseconds. @default 10000 */
   readonly closeTimeoutMs?: number;
   /**
+   * How long an ack waits for others to share its ACK call, unless a reserve
+   * comes first (then they are sent together). 0: until the end of the
+   * current macrotask. Milliseconds. @default 2
+   */
+  readonly ackFlushDelayMs?: number;
+  /**
    * Called when an ack, release, requeue or fail found the reservation gone
    * (the lease expired and another worker has the job): nothing was changed.
    * For logging; errors it throws are ignored. @default none
@@ -51,6 +57,7 @@ export interface RedisQueueSettings {
   readonly blockSliceMs: number;
   readonly connectTimeoutMs: number;
   readonly closeTimeoutMs: number;
+  readonly ackFlushDelayMs: number;
   readonly onReservationLost: ((lost: RedisLostReservation) => void) | undefined;
 }
 
@@ -73,6 +80,7 @@ export function resolveRedisQueueOptions(options: RedisQueueOptions): RedisQueue
     blockSliceMs = 1000,
     connectTimeoutMs = 3000,
     closeTimeoutMs = 10_000,
+    ackFlushDelayMs = 2,
     onReservationLost,
   } = options;
   if (
@@ -113,6 +121,7 @@ export function resolveRedisQueueOptions(options: RedisQueueOptions): RedisQueue
     blockSliceMs: check.requirePositiveNumber(action, "blockSliceMs", blockSliceMs),
     connectTimeoutMs: check.requirePositiveNumber(action, "connectTimeoutMs", connectTimeoutMs),
     closeTimeoutMs: check.requireNonNegativeNumber(action, "closeTimeoutMs", closeTimeoutMs),
+    ackFlushDelayMs: check.requireNonNegativeNumber(action, "ackFlushDelayMs", ackFlushDelayMs),
     onReservationLost: onReservationLost === undefined
       ? undefined
       : check.requireFunction(action, "onReservationLost", onReservationLost),
