@@ -8,6 +8,7 @@ import { TimeoutExceededError } from "../errors.ts";
 import { CONTEXT, type JobContext, type KQueueJob } from "../jobs/job.ts";
 import type { AttemptOutcome } from "./outcome.ts";
 import { contextOutcome, createAttemptContext, thrownOutcome } from "./attempt_context.ts";
+import type { DeadlineSet } from "./deadline_set.ts";
 
 export interface InlineRunOptions {
   /** Context fields for `handle()`. */
@@ -15,6 +16,8 @@ export interface InlineRunOptions {
   readonly jobName: string;
   /** Milliseconds; 0 = no limit. */
   readonly timeoutMs: number;
+  /** Where the timeout is kept (the daemon's, shared by its jobs); default: a timer of its own. */
+  readonly deadlines?: DeadlineSet;
   /** Called when the timeout fires (the job may still be running). */
   readonly onTimeout?: () => void;
   /** Told how long the synchronous part of `handle()` ran (a long one blocked the event loop). */
@@ -28,16 +31,17 @@ export async function runInline(
   const attempt = createAttemptContext(options.info);
   job[CONTEXT] = attempt.context;
   let timedOut: TimeoutExceededError | undefined;
-  const timer = options.timeoutMs > 0
-    ? setTimeout(() => {
-      timedOut = new TimeoutExceededError(
-        `${options.jobName} has timed out after ${options.timeoutMs / 1000} s (timeout = ${
-          options.timeoutMs / 1000
-        })`,
-      );
-      attempt.abort(timedOut);
-      options.onTimeout?.();
-    }, options.timeoutMs)
+  const onTimeout = () => {
+    timedOut = new TimeoutExceededError(
+      `${options.jobName} has timed out after ${options.timeoutMs / 1000} s (timeout = ${
+        options.timeoutMs / 1000
+      })`,
+    );
+    attempt.abort(timedOut);
+    options.onTimeout?.();
+  };
+  const cancelTimeout = options.timeoutMs > 0
+    ? startTimeout(options.timeoutMs, onTimeout, options.deadlines)
     : undefined;
   let outcome: AttemptOutcome;
   try {
@@ -49,9 +53,15 @@ export async function runInline(
   } catch (error) {
     outcome = contextOutcome(attempt) ?? thrownOutcome(error);
   } finally {
-    clearTimeout(timer);
+    cancelTimeout?.();
   }
   return timedOut ? { kind: "timeout", error: timedOut } : outcome;
+}
+
+function startTimeout(ms: number, onTimeout: () => void, deadlines?: DeadlineSet): () => void {
+  if (deadlines) return deadlines.add(ms, onTimeout);
+  const timer = setTimeout(onTimeout, ms);
+  return () => clearTimeout(timer);
 }
 
 /** Runs `failed(error)` inline; its own errors are returned, never thrown. */

@@ -11,6 +11,7 @@ import { systemClock } from "../clock.ts";
 import type { ReservedJob } from "../drivers/driver.ts";
 import { MemoryExceptionCounter } from "../drivers/memory_exception_counter.ts";
 import { EventBus, type StopReason } from "../events.ts";
+import { DeadlineSet } from "../executor/deadline_set.ts";
 import { IsolatedPool } from "../executor/isolated_pool.ts";
 import { checkDeclarations } from "./declarations.ts";
 import { processJob } from "./job_processor.ts";
@@ -91,6 +92,7 @@ export class Daemon {
       runIsolated: this.#o.runIsolated ?? this.#pool.run,
       forceSignal: this.#force.signal,
       inline: new InlineTracker(),
+      inlineDeadlines: new DeadlineSet(),
     };
   }
 
@@ -148,6 +150,7 @@ export class Daemon {
     } finally {
       // Idle children end through stdin EOF, any left are killed: none outlives the daemon.
       await this.#pool.close();
+      this.#deps.inlineDeadlines.clear();
       lag.stop();
       stopWatchingLimits();
       removeCatchers();

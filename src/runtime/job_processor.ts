@@ -104,6 +104,7 @@ async function runInlineAttempt(
       info: contextInfo(ref),
       jobName: entry.name,
       timeoutMs: limits.timeout * 1000,
+      deadlines: deps.inlineDeadlines,
       onSynchronousPart: (ms) =>
         deps.inline.ranSynchronously(ticket, ms, deps.options.lagThresholdMs),
       onTimeout: () => {

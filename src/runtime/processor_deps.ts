@@ -2,6 +2,7 @@
 import type { Clock } from "../clock.ts";
 import type { ExceptionCounter, QueueDriver, ReservedJob } from "../drivers/driver.ts";
 import type { EventBus, JobRef } from "../events.ts";
+import type { DeadlineSet } from "../executor/deadline_set.ts";
 import type { runIsolated } from "../executor/subprocess_executor.ts";
 import type { JobRegistry } from "../jobs/registry.ts";
 import type { ResolvedDaemonOptions } from "./options.ts";
@@ -33,4 +34,6 @@ export interface ProcessorDeps {
   readonly forceSignal: AbortSignal;
   /** Inline jobs that ran lately (the lag watchdog names them). */
   readonly inline: InlineTracker;
+  /** The inline jobs' timeouts, on one timer. */
+  readonly inlineDeadlines: DeadlineSet;
 }
