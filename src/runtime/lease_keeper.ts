@@ -1,14 +1,15 @@
 /**
  * The main thread's side of lease extension: starts the supervisor Worker
- * (`lease_worker.ts`), tells it which reservations are in flight (a batch
- * per reserve, before any of its jobs starts, so even a job that blocks the
- * event loop at once is covered), drops them once settled, sends the
+ * (`lease_worker.ts`), tells it which reservations are in flight (through
+ * the shared-memory mailbox, before any of their jobs starts, so even a job
+ * that blocks the event loop at once is covered), drops them once settled, sends the
  * heartbeat it judges the main thread's liveness by, and lets the driver's
  * in-memory reservations follow the extensions. A supervisor that crashes is
  * started again and given every reservation still held.
  */
 import type { LeaseSupport, QueueDriver, ReservedJob } from "../drivers/driver.ts";
 import type { EventBus } from "../events.ts";
+import { LeaseOutbox } from "./lease_outbox.ts";
 import type { FromSupervisor, LeaseTiming, ToSupervisor } from "./lease_protocol.ts";
 
 const WORKER_URL = new URL("./lease_worker.ts", import.meta.url);
@@ -17,11 +18,11 @@ const START_TIMEOUT_MS = 15_000;
 /** Pause before a crashed supervisor is started again. Milliseconds. */
 const RESTART_DELAY_MS = 500;
 /**
- * Settled reservations are told to the supervisor with the next hold, or
- * after this long: a message per settled job cost ~10 % of a pooled isolated
- * job's daemon CPU (measured), and extending a settled reservation a little
- * longer is harmless (its row or member is gone, so the guarded write does
- * nothing). Milliseconds.
+ * The drops of reservations held by message (an identity too large for the
+ * mailbox) go with the next such hold, or after this long: a message per
+ * settled job cost ~10 % of a pooled isolated job's daemon CPU (measured),
+ * and extending a settled reservation a little longer is harmless (its row
+ * or member is gone, so the guarded write does nothing). Milliseconds.
  */
 export const DROP_FLUSH_MS = 100;
 /** How long stop() waits for the round in progress and the connection to close. Milliseconds. */
@@ -54,6 +55,10 @@ export class LeaseKeeper {
   readonly #keys = new Map<ReservedJob, number>();
   readonly #jobs = new Map<number, ReservedJob>();
   #worker!: Worker;
+  /** This Worker's mailbox (a new one per start). */
+  #outbox!: LeaseOutbox;
+  /** Keys held by message (see LeaseOutbox): their drops go by message too. */
+  readonly #viaMessage = new Set<number>();
   #nextKey = 0;
   #drops: number[] = [];
   #dropFlush: ReturnType<typeof setTimeout> | undefined;
@@ -105,10 +110,10 @@ export class LeaseKeeper {
     return this.#jobs.size;
   }
 
-  /** Keeps these reservations alive until `drop`ped (posted at once: the Worker has them before any job starts). */
+  /** Keeps these reservations alive until `drop`ped (the Worker can read them before any job starts). */
   hold(jobs: readonly ReservedJob[]): void {
     if (jobs.length === 0 || this.#stopping) return;
-    const entries: Array<[number, unknown]> = [];
+    const byMessage: Array<[number, unknown]> = [];
     for (const job of jobs) {
       let identity: unknown;
       try {
@@ -121,11 +126,9 @@ export class LeaseKeeper {
       const key = ++this.#nextKey;
       this.#keys.set(job, key);
       this.#jobs.set(key, job);
-      entries.push([key, identity]);
+      if (!this.#outbox.hold(key, identity)) byMessage.push([key, identity]);
     }
-    if (entries.length === 0) return;
-    const drops = this.#takeDrops();
-    this.#post({ type: "hold", entries, ...(drops.length > 0 ? { drops } : {}) });
+    this.#holdByMessage(byMessage);
   }
 
   /** The job is settled (or put back): no more extensions. Batched (see DROP_FLUSH_MS); idempotent. */
@@ -134,6 +137,7 @@ export class LeaseKeeper {
     if (key === undefined) return;
     this.#keys.delete(job);
     this.#jobs.delete(key);
+    if (!this.#viaMessage.delete(key)) return this.#outbox.drop(key);
     this.#drops.push(key);
     if (this.#dropFlush === undefined) {
       this.#dropFlush = setTimeout(() => this.#flushDrops(), DROP_FLUSH_MS);
@@ -156,6 +160,13 @@ export class LeaseKeeper {
     ]);
     clearTimeout(timer);
     this.#worker.terminate();
+  }
+
+  #holdByMessage(entries: Array<[number, unknown]>): void {
+    if (entries.length === 0) return;
+    for (const [key] of entries) this.#viaMessage.add(key);
+    const drops = this.#takeDrops();
+    this.#post({ type: "hold", entries, ...(drops.length > 0 ? { drops } : {}) });
   }
 
   #flushDrops(): void {
@@ -183,6 +194,7 @@ export class LeaseKeeper {
   #spawn(): Promise<void> {
     const worker = new Worker(WORKER_URL, { type: "module", name: "kqueue-leases" });
     this.#worker = worker;
+    const outbox = this.#outbox = new LeaseOutbox(() => this.#post({ type: "drain" }));
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         worker.terminate();
@@ -220,15 +232,19 @@ export class LeaseKeeper {
           type: "start",
           moduleUrl: extender.moduleUrl,
           config: extender.config,
+          mailbox: outbox.mailbox.buffer,
           ...this.#timing,
         } satisfies ToSupervisor,
       );
-      const held = [...this.#jobs].map(([key, job]) =>
-        [key, this.#support.identityOf(job)] as const
-      );
-      if (held.length > 0) {
-        worker.postMessage({ type: "hold", entries: held } satisfies ToSupervisor);
+      // A restart: everything still held goes to the new Worker.
+      this.#viaMessage.clear();
+      this.#drops = [];
+      const byMessage: Array<[number, unknown]> = [];
+      for (const [key, job] of this.#jobs) {
+        const identity = this.#support.identityOf(job);
+        if (!outbox.hold(key, identity)) byMessage.push([key, identity]);
       }
+      this.#holdByMessage(byMessage);
     });
   }
 
@@ -251,6 +267,9 @@ export class LeaseKeeper {
           silentMs: message.silentMs,
           livenessLimitMs: this.#timing.livenessMs,
         });
+        break;
+      case "drained":
+        this.#outbox.drained();
         break;
       case "stopped":
         this.#stopped?.();

@@ -10,16 +10,26 @@ export interface LeaseTiming {
 }
 
 export type ToSupervisor =
-  /** First message: open the store connection (`moduleUrl` exports `openLeaseExtender`). */
-  | { readonly type: "start"; readonly moduleUrl: string; readonly config: unknown } & LeaseTiming
-  /** Reservations to keep alive, keyed by the main thread (and settled ones to drop first). */
+  /**
+   * First message: open the store connection (`moduleUrl` exports
+   * `openLeaseExtender`); holds and drops come through `mailbox` (lease_mailbox.ts).
+   */
+  | {
+    readonly type: "start";
+    readonly moduleUrl: string;
+    readonly config: unknown;
+    readonly mailbox: SharedArrayBuffer;
+  } & LeaseTiming
+  /** Reservations too large for the mailbox, keyed by the main thread (and settled ones to drop first). */
   | {
     readonly type: "hold";
     readonly entries: ReadonlyArray<readonly [key: number, identity: unknown]>;
     readonly drops?: readonly number[];
   }
-  /** Reservations that were settled: stop extending them. */
+  /** Reservations held by message that were settled: stop extending them. */
   | { readonly type: "drop"; readonly keys: readonly number[] }
+  /** The mailbox is half full, or records wait for room: read it and answer "drained". */
+  | { readonly type: "drain" }
   /** The main thread's heartbeat (any message counts as one). */
   | { readonly type: "alive" }
   /** Finish the round in progress, close the connection, then answer "stopped". */
@@ -36,4 +46,6 @@ export type FromSupervisor =
   | { readonly type: "paused"; readonly silentMs: number; readonly held: number }
   /** The main thread answered again after `silentMs`: extensions go on. */
   | { readonly type: "resumed"; readonly silentMs: number }
+  /** The mailbox was read (after a "drain"). */
+  | { readonly type: "drained" }
   | { readonly type: "stopped" };

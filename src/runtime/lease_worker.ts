@@ -14,6 +14,8 @@
  * from the driver's own code (`LeaseSupport.extender`), never from a payload.
  */
 import type { LeaseExtender, OpenLeaseExtender } from "../drivers/driver.ts";
+import { decodeIdentity } from "./lease_identity.ts";
+import { HOLD, LeaseMailbox } from "./lease_mailbox.ts";
 import type { FromSupervisor, LeaseTiming, ToSupervisor } from "./lease_protocol.ts";
 
 interface WorkerScope {
@@ -26,6 +28,9 @@ const scope = globalThis as unknown as WorkerScope;
 const startedAt = performance.now();
 
 let extender: LeaseExtender | undefined;
+let mailbox: LeaseMailbox | undefined;
+/** A "drain" came before the connection was open: answered once it is. */
+let drainAsked = false;
 let timing: LeaseTiming | undefined;
 /** hold/drop messages that came before the connection was open, in order. */
 let early: ToSupervisor[] = [];
@@ -53,15 +58,21 @@ scope.onmessage = ({ data: message }) => {
       if (extender) apply(extender, message);
       else early.push(message);
       break;
+    case "drain":
+      if (readMailbox()) scope.postMessage({ type: "drained" });
+      else drainAsked = true;
+      break;
     case "stop":
       void stop();
       break;
     case "alive":
+      readMailbox();
       break;
   }
 };
 
 async function start(message: Extract<ToSupervisor, { type: "start" }>): Promise<void> {
+  mailbox = new LeaseMailbox(message.mailbox);
   try {
     const module = await import(message.moduleUrl) as { openLeaseExtender: OpenLeaseExtender };
     extender = await module.openLeaseExtender(message.config);
@@ -76,8 +87,24 @@ async function start(message: Extract<ToSupervisor, { type: "start" }>): Promise
   timing = message;
   for (const queued of early) apply(extender, queued);
   early = [];
+  readMailbox();
+  if (drainAsked) {
+    drainAsked = false;
+    scope.postMessage({ type: "drained" });
+  }
   timer = setInterval(tick, message.renewMs);
   scope.postMessage({ type: "ready", startMs: Math.round(performance.now() - startedAt) });
+}
+
+/** Applies the mailbox's records; false before the connection is open (they wait there). */
+function readMailbox(): boolean {
+  const target = extender;
+  if (!target || !mailbox) return false;
+  mailbox.drain((kind, key, body) => {
+    if (kind === HOLD) target.add(key, decodeIdentity(body));
+    else target.remove(key);
+  });
+  return true;
 }
 
 function apply(target: LeaseExtender, message: ToSupervisor): void {
@@ -111,6 +138,7 @@ function tick(): void {
 
 /** One extension of everything held; skipped while the previous one is still running. */
 function extendRound(): void {
+  readMailbox();
   if (!extender || !timing || round || stopping || extender.size === 0) return;
   round = extender.extendAll(timing.leaseSeconds).then(
     (updates) => {
