@@ -16,6 +16,7 @@ import {
   runKQueueRedisDrain,
   runKQueueRedisLatency,
   runLaravelRedisPeer,
+  runRedisWakeFloor,
 } from "./redis_runner.ts";
 import type { BenchRedis } from "./redis_server.ts";
 
@@ -34,6 +35,8 @@ export interface RedisResults {
   readonly laravel: Measured<RedisLaravelResult>;
   readonly kqueueLatency: Measured<LatencyResult>;
   readonly bullmqLatency: Measured<LatencyResult>;
+  /** No queue: the machine's floor under both (see redis_wake_floor.ts). */
+  readonly wakeFloor: Measured<LatencyResult>;
 }
 
 export interface RedisPeers {
@@ -58,6 +61,7 @@ export async function runRedisBench(
     laravel: measured(peers.laravelSkipped),
     kqueueLatency: measured(),
     bullmqLatency: measured(bullmqSkipped),
+    wakeFloor: measured(),
   };
 
   console.error(
@@ -112,6 +116,11 @@ export async function runRedisBench(
           LATENCY_CONCURRENCY,
         ),
     },
+    {
+      label: "bare RPUSH → BLPOP",
+      into: results.wakeFloor,
+      run: () => runRedisWakeFloor(redis, LATENCY_JOBS, LATENCY_WARMUP, LATENCY_RATE),
+    },
   ]);
   return results;
 }
@@ -124,5 +133,6 @@ export function skippedRedisResults(reason: string): RedisResults {
     laravel: measured(reason),
     kqueueLatency: measured(reason),
     bullmqLatency: measured(reason),
+    wakeFloor: measured(reason),
   };
 }

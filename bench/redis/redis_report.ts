@@ -75,6 +75,13 @@ export function redisRows(r: RedisResults, bullmqVersion: string): TableRow[] {
       target,
     });
   }
+  rows.push({
+    scenario: `redis wake-up floor p50: bare RPUSH → BLPOP between two idle processes, no queue`,
+    kqueue: cell(r.wakeFloor, p50, "ms"),
+    peer: "",
+    ratio: "",
+    target: "",
+  });
   return rows;
 }
 
@@ -119,6 +126,11 @@ export function redisNotes(r: RedisResults): string[] {
     `each table figure is the median (range) over the runs of that run's percentile.`,
     pooledLine("KQueue", r.kqueueLatency),
     pooledLine("BullMQ", r.bullmqLatency),
+    pooledLine("bare RPUSH → BLPOP (no queue)", r.wakeFloor),
+    "  The wake-up floor is what this machine charges any Redis queue for two idle processes " +
+    "and one hop (redis_wake_floor.ts, ioredis on both sides, the same rate); a queue adds the " +
+    "payload, its scripts (KQueue: Laravel's push script, and the reserve script Redis runs " +
+    "behind the BLPOP before it answers) and its own work.",
   ];
 }
 

@@ -95,6 +95,18 @@ export function runKQueueRedisLatency(
     ], redis.env(nextPrefix("kqueue"))));
 }
 
+/** No queue: a bare RPUSH waking a BLPOP in another idle process (redis_wake_floor.ts). */
+export function runRedisWakeFloor(
+  redis: BenchRedis,
+  jobs: number,
+  warmup: number,
+  rate: number,
+): Promise<LatencyResult> {
+  return runDenoScenario<LatencyResult>("redis_wake_floor.ts", [
+    ...["--jobs", String(jobs), "--warmup", String(warmup), "--rate", String(rate)],
+  ], redis.env(nextPrefix("floor")));
+}
+
 function bullmqEnv(redis: BenchRedis, setup: BullmqSetup): Record<string, string> {
   if ("skipped" in setup) throw new Error(setup.skipped);
   return {
