@@ -62,6 +62,9 @@ const COMMANDS: Record<string, string> = {
   --child-user=UID:GID|NAME    Run isolated children as this unprivileged user (daemon must be
                                root; default off: children run as the daemon's user)
 
+Numbers are plain digits: N is a whole number (4), S seconds and MB may have a fraction (2.5);
+0x10, 1e3, " 5", Infinity, or 5.0 for an N are refused. KQUEUE_* and DB_/REDIS_ numbers too.
+
 Signals: SIGTERM, SIGINT, SIGQUIT stop gracefully; a second one forces.`,
   dispatch: `Usage: deno task kqueue dispatch <JobName> ['{"field":"value"}'] [flags]
 
