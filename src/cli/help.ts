@@ -22,7 +22,8 @@ const COMMANDS: Record<string, string> = {
 
   --queue=high,default         Queues in priority order (default: DB_QUEUE)
   --concurrency=N              Jobs in flight at once (default 10)
-  --isolated-concurrency=N     Isolated jobs running at once, all classes (default: CPUs)
+  --isolated-concurrency=N     Isolated jobs running at once (handle() or failed()), all classes
+                               (default: CPUs)
   --max-jobs-per-child=N       Jobs a child runs before it is replaced (default 1: a fresh
                                process per job; more = faster, but jobs share module state)
   --pool-min=N                 Warm children kept per isolated job class in use (default 1)

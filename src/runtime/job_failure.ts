@@ -5,6 +5,7 @@
  */
 import { formatException, PayloadError, serializeError } from "../errors.ts";
 import { runFailedHookInline } from "../executor/inline_executor.ts";
+import type { AttemptOutcome } from "../executor/outcome.ts";
 import { hydrateJob } from "../jobs/hydrate.ts";
 import type { KQueueJob } from "../jobs/job.ts";
 import type { RegisteredJob } from "../jobs/registry.ts";
@@ -69,17 +70,7 @@ export async function callFailedHook(
   if (typeof entry.Class.prototype.failed !== "function") return;
   let hookError: Error | undefined;
   if (entry.config.isolated) {
-    const timeout = entry.config.timeout ?? deps.options.timeout;
-    const outcome = await deps.runIsolated(
-      {
-        ...isolatedRequest(ticket.ref!, entry, payload, timeout, "failed"),
-        error: serializeError(error),
-      },
-      isolatedOptions(ticket.ref!, entry, deps),
-    ).catch((thrown: Error) => ({ kind: "crashed", error: thrown }) as const);
-    if (outcome.kind !== "success") {
-      hookError = "error" in outcome ? outcome.error : new Error(outcome.kind);
-    }
+    hookError = await runIsolatedFailedHook(ticket, deps, error, payload, entry);
   } else {
     try {
       hookError = await runFailedHookInline(
@@ -91,6 +82,37 @@ export async function callFailedHook(
     }
   }
   if (hookError) deps.events.emit("job:failed-hook-error", { job: ticket.ref!, error: hookError });
+}
+
+/**
+ * An isolated job's failed() runs in a child of its own, so it takes an
+ * isolated slot as handle() does (`--isolated-concurrency` counts children
+ * running job code). No deadlock: the attempt released its slot before the
+ * retry decision, and a job failed before it ran never took one.
+ */
+async function runIsolatedFailedHook(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  error: Error,
+  payload: ParsedPayload,
+  entry: RegisteredJob,
+): Promise<Error | undefined> {
+  const timeout = entry.config.timeout ?? deps.options.timeout;
+  await deps.isolatedSlots.acquire();
+  let outcome: AttemptOutcome;
+  try {
+    outcome = await deps.runIsolated(
+      {
+        ...isolatedRequest(ticket.ref!, entry, payload, timeout, "failed"),
+        error: serializeError(error),
+      },
+      isolatedOptions(ticket.ref!, entry, deps),
+    ).catch((thrown: Error) => ({ kind: "crashed", error: thrown }) as const);
+  } finally {
+    deps.isolatedSlots.release();
+  }
+  if (outcome.kind === "success") return undefined;
+  return "error" in outcome ? outcome.error : new Error(outcome.kind);
 }
 
 export function unknownJobError(payload: ParsedPayload, deps: ProcessorDeps): PayloadError {
