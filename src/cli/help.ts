@@ -61,7 +61,9 @@ const COMMANDS: Record<string, string> = {
   --allow-unscoped=Job[,Job…]  Let these isolated jobs have the unscoped grants they declare
                                (permissions.x = "all", or the path /); refused otherwise
   --child-user=UID:GID|NAME    Run isolated children as this unprivileged user (daemon must be
-                               root; default off: children run as the daemon's user)
+                               root; default off: children run as the daemon's user); a start-up
+                               probe refuses what it cannot run, read, load or write (the paths
+                               jobs declare in permissions.write)
 
 Numbers are plain digits: N is a whole number (4), S seconds and MB may have a fraction (2.5);
 0x10, 1e3, " 5", Infinity, or 5.0 for an N are refused. KQUEUE_* and DB_/REDIS_ numbers too.

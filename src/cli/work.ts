@@ -227,7 +227,11 @@ async function childUserFlag(
     const isolated = registry.list().filter((job) => job.config.isolated && job.moduleUrl);
     await checkChildUser(
       user,
-      isolated.map((job) => ({ name: job.name, moduleUrl: job.moduleUrl! })),
+      isolated.map((job) => ({
+        name: job.name,
+        moduleUrl: job.moduleUrl!,
+        permissions: job.config.permissions,
+      })),
       Deno.cwd(),
     );
     return user;
