@@ -17,6 +17,9 @@ export interface JobRef {
   readonly attempt: number;
 }
 
+/** The storage writes that end a reservation: `QueueDriver.ack`, `release`, `requeue`, `fail`. */
+export type SettleOperation = "ack" | "release" | "requeue" | "fail";
+
 /** Why the daemon stopped (a closed set, like Laravel's WorkerStopReason). */
 export type StopReason =
   | "signal"
@@ -97,8 +100,14 @@ export interface KQueueEvents {
   "job:timeout": { readonly job: JobRef; readonly timeoutSeconds: number };
   /** Put back untouched (shutdown, or refused to start): the attempt was not counted. */
   "job:requeued": { readonly job: JobRef; readonly reason: string };
-  /** Another worker took the job over (our reservation had expired): nothing was written. */
-  "job:reservation-lost": { readonly job: JobRef };
+  /**
+   * A settle found the job taken over by another worker (our reservation had
+   * lapsed): `operation` wrote nothing. After an `ack`, `job:done` was already
+   * reported (the job succeeded here, and the other worker may run it again);
+   * after a `release`, `requeue` or `fail`, no `job:released`, `job:requeued`
+   * or `job:failed` follows (no `failed_jobs` row, no `failed()` call).
+   */
+  "job:reservation-lost": { readonly job: JobRef; readonly operation: SettleOperation };
   /** A line an isolated job wrote to stdout/stderr. */
   "job:output": {
     readonly job: JobRef;

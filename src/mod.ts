@@ -37,6 +37,7 @@ export {
   type EventName,
   type JobRef,
   type KQueueEvents,
+  type SettleOperation,
   type StopReason,
 } from "./events.ts";
 export type { FailedJobRecord, QueueCounts, QueueDriver, ReservedJob } from "./drivers/driver.ts";

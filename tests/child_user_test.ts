@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseChildUser } from "../src/executor/child_user.ts";
 import { DaemonProcess, exitedOk, isEvent } from "./helpers/daemon_process.ts";
 import { dispatchTo, tempQueue } from "./helpers/temp_project.ts";
@@ -147,6 +148,112 @@ Deno.test({
       await q.cleanup();
       await deno.cleanup();
       await Deno.remove(hidden, { recursive: true });
+    }
+  },
+});
+
+/**
+ * A jobs folder under the repo's .tmp/child-user/ (readable by that user) with
+ * one isolated job that declares `writePath` and writes `report.txt` into it.
+ */
+async function writerProject(name: string, writePath: (dir: string) => string) {
+  const dir = await grantedFolder();
+  const target = writePath(dir);
+  const src = new URL("../src/mod.ts", import.meta.url).href;
+  const file = join(dir, "writer_job.ts");
+  await Deno.writeTextFile(
+    file,
+    `import { KQueueJob } from "${src}";\n` +
+      `export class ${name} extends KQueueJob {\n` +
+      `  override isolated = true;\n` +
+      `  override permissions = { write: [${JSON.stringify(target)}] };\n` +
+      `  override async handle(): Promise<void> {\n` +
+      `    await Deno.writeTextFile(${JSON.stringify(join(target, "report.txt"))}, "written");\n` +
+      `  }\n}\n`,
+  );
+  await Deno.chmod(file, 0o644);
+  const Class = (await import(pathToFileURL(file).href))[name];
+  return { dir, target, Class };
+}
+
+Deno.test({
+  name:
+    "child user: a folder a job declares for writing that the user cannot write is a one-line start-up error naming the job, the folder and the fix; after the fix the job writes there",
+  ignore: !AS_ROOT,
+  async fn() {
+    const q = await tempQueue();
+    const deno = await reachableDeno();
+    const project = await writerProject("WritesReport", (dir) => join(dir, "out"));
+    try {
+      await Deno.mkdir(project.target, { mode: 0o755 }); // root's: others may not write
+      await Deno.chmod(project.target, 0o755);
+      await dispatchTo(q, project.Class);
+      const args = ["--jobs", project.dir, `--child-user=${NOBODY}`];
+      const refused = new DaemonProcess(work(args), q.env(), { deno: deno.path });
+      assert.equal((await refused.finished()).code, 2, refused.stderr.join("\n"));
+      assert.equal(refused.stderr.length, 1, refused.stderr.join("\n"));
+      const out = project.target.replaceAll(".", "\\.");
+      assert.match(
+        refused.stderr[0]!,
+        new RegExp(
+          `^kqueue: --child-user=65534:65534 \\(uid 65534, gid 65534\\) cannot write ${out}, ` +
+            `which WritesReport declares in permissions\\.write \\(Permission denied \\(os error 13\\)[^)]*\\)\\: ` +
+            `give that user write access, e\\.g\\. chown -R 65534:65534 ${out} \\(or chmod -R o\\+rwX ${out}\\)$`,
+        ),
+      );
+      assert.equal((await q.connection.driver.counts("default")).ready, 1, "no job was taken");
+
+      // The fix the line gives: the same daemon starts and the child writes as that user.
+      await Deno.chown(project.target, 65534, 65534);
+      const daemon = await exitedOk(new DaemonProcess(work(args), q.env(), { deno: deno.path }));
+      assert.equal(daemon.events.filter(isEvent("job:done", "WritesReport")).length, 1);
+      const report = join(project.target, "report.txt");
+      assert.equal(await Deno.readTextFile(report), "written");
+      assert.equal((await Deno.stat(report)).uid, 65534, "written by the child's user");
+      const left = [];
+      for await (const entry of Deno.readDir(project.target)) left.push(entry.name);
+      assert.deepEqual(left, ["report.txt"], "the probe's check file is gone");
+    } finally {
+      await q.cleanup();
+      await deno.cleanup();
+      await Deno.remove(project.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "child user: a declared write folder that does not exist yet is judged by the folder it would be made in; the fix the line gives works",
+  ignore: !AS_ROOT,
+  async fn() {
+    const q = await tempQueue();
+    const deno = await reachableDeno();
+    const project = await writerProject("WritesDaily", (dir) => join(dir, "reports", "daily"));
+    try {
+      await dispatchTo(q, project.Class);
+      const args = ["--jobs", project.dir, `--child-user=${NOBODY}`];
+      const refused = new DaemonProcess(work(args), q.env(), { deno: deno.path });
+      assert.equal((await refused.finished()).code, 2, refused.stderr.join("\n"));
+      assert.equal(refused.stderr.length, 1, refused.stderr.join("\n"));
+      const fix =
+        /; create it for that user, e\.g\. (mkdir -p (\S+) && chown -R 65534:65534 (\S+))$/
+          .exec(refused.stderr[0]!);
+      assert.ok(fix, refused.stderr[0]);
+      assert.match(
+        refused.stderr[0]!,
+        /cannot create \S+\/reports\/daily, which WritesDaily declares in permissions\.write: its folder \S+ is not writable by that user \(Permission denied/,
+      );
+      assert.deepEqual([fix[2], fix[3]], [project.target, project.target]);
+
+      const ran = await new Deno.Command("sh", { args: ["-c", fix[1]!] }).output();
+      assert.equal(ran.code, 0, new TextDecoder().decode(ran.stderr));
+      const daemon = await exitedOk(new DaemonProcess(work(args), q.env(), { deno: deno.path }));
+      assert.equal(daemon.events.filter(isEvent("job:done", "WritesDaily")).length, 1);
+      assert.equal(await Deno.readTextFile(join(project.target, "report.txt")), "written");
+    } finally {
+      await q.cleanup();
+      await deno.cleanup();
+      await Deno.remove(project.dir, { recursive: true });
     }
   },
 });

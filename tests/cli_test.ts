@@ -75,6 +75,98 @@ Deno.test("cli: bad input gets one line naming the problem, exit code 2", async 
   }
 });
 
+Deno.test("cli: number flags and KQUEUE_*/Laravel variables take plain digits only; valid ones run as before", async () => {
+  const q = await tempQueue();
+  try {
+    const work = (flags: string[]) => ["work", "--once", "--jobs", FIXTURE_JOBS, ...flags];
+    const dispatch = (
+      flags: string[],
+    ) => ["dispatch", "CountProbe", "--jobs", FIXTURE_JOBS, ...flags];
+    const seconds = "non-negative number of seconds, in plain digits \\(like 0, 30 or 2\\.5\\)";
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [
+        work(["--timeout=0x10"]),
+        {},
+        new RegExp(`^kqueue: --timeout=0x10 is not valid: it must be a ${seconds}$`),
+      ],
+      [
+        work(["--concurrency=1e3"]),
+        {},
+        /--concurrency=1e3 is not valid: it must be a positive integer, in plain digits \(like 4\)$/,
+      ],
+      [
+        work(["--concurrency= 5"]),
+        {},
+        /--concurrency=" 5" is not valid: it must be a positive integer/,
+      ],
+      [work(["--tries=5.0"]), {}, /--tries=5\.0 is not valid: it must be a non-negative integer/],
+      [work(["--isolated-concurrency=2.0"]), {}, /--isolated-concurrency=2\.0 is not valid/],
+      [work(["--max-jobs=0x2"]), {}, /--max-jobs=0x2 is not valid/],
+      [work(["--pool-min=1e0"]), {}, /--pool-min=1e0 is not valid/],
+      [work(["--sleep=Infinity"]), {}, /--sleep=Infinity is not valid/],
+      [work(["--lease=1e1"]), {}, /--lease=1e1 is not valid/],
+      [
+        work(["--retry-after=0x5A"]),
+        {},
+        /--retry-after=0x5A is not valid: it must be a positive number of seconds/,
+      ],
+      [
+        work(["--backoff=1,0x10"]),
+        {},
+        /--backoff=1,0x10 is not valid: it must be seconds, or a list like 1,5,10/,
+      ],
+      [work(["--backoff=1, 5"]), {}, /--backoff="1, 5" is not valid/],
+      [
+        work([]),
+        { KQUEUE_LEASE: "0x10" },
+        new RegExp(`KQUEUE_LEASE=0x10 is not valid: it must be a ${seconds}$`),
+      ],
+      [work([]), { DB_QUEUE_RETRY_AFTER: "1e2" }, /DB_QUEUE_RETRY_AFTER=1e2 is not valid/],
+      [dispatch(["--count=2.0"]), {}, /--count=2\.0 is not valid: it must be a positive integer/],
+      [
+        dispatch(["--delay=1e1"]),
+        {},
+        new RegExp(`--delay=1e1 is not valid: it must be a ${seconds}$`),
+      ],
+    ];
+    const results = await Promise.all(cases.map(([args, env]) => kqueue(args, q.env(env))));
+    cases.forEach(([args, , message], i) => {
+      const { code, stderr } = results[i]!;
+      const what = args.slice(-1).join(" ");
+      assert.equal(code, 2, `${what}: exit 2 (got ${code}: ${stderr})`);
+      assert.equal(stderr.split("\n").length, 1, `${what}: one line:\n${stderr}`);
+      assert.match(stderr, message, what);
+    });
+    assert.deepEqual(await q.connection.driver.counts("default"), {
+      ready: 0,
+      delayed: 0,
+      reserved: 0,
+    });
+
+    // Plain digits keep working as before: whole numbers, decimals, leading zeros, `.5`.
+    const sent = await kqueue(dispatch(["--count=02", "--delay=1.5"]), q.env());
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.match(sent.stdout, /Dispatched 2 × CountProbe to database\/default, delay 1\.5 s/);
+    const ran = await kqueue(
+      work([
+        "--timeout=2.5",
+        "--sleep=.5",
+        "--concurrency=007",
+        "--tries=0",
+        "--backoff=1,2.5",
+        "--memory=256.5",
+        "--lease=9",
+        "--lease-renew=2.5",
+      ]),
+      q.env({ KQUEUE_LIVENESS_LIMIT: "4.5", DB_QUEUE_RETRY_AFTER: "90.5" }),
+    );
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.match(ran.stderr, /leases 9 s, renewed every 2\.5 s \(liveness limit 4\.5 s\)/);
+  } finally {
+    await q.cleanup();
+  }
+});
+
 Deno.test("cli: dispatch writes a Laravel-shaped payload; work --once runs it; failed lists nothing", async () => {
   const q = await tempQueue();
   try {

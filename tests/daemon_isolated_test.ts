@@ -103,3 +103,41 @@ Deno.test("daemon: an isolated job's failed() runs once in the sandbox and its o
     await q.cleanup();
   }
 });
+
+Deno.test("daemon: an isolated job's failed() takes an isolated slot too: with --isolated-concurrency=1 no two children run job code at once", async () => {
+  const q = await tempQueue();
+  try {
+    const { SlowFailedHook } = await import("./fixtures/jobs/isolated_probes.ts");
+    for (const label of ["a", "b", "c"]) await dispatchTo(q, SlowFailedHook, { label });
+    const daemon = await runToDrain(q.env(), ["--isolated-concurrency=1", "--concurrency=5"]);
+
+    // What the children printed, as they printed it: [phase label, start ms, end ms].
+    const spans = new Map<string, { start?: number; end?: number }>();
+    for (const event of daemon.events.filter(isEvent("job:output", "SlowFailedHook"))) {
+      const [, phase, label, edge, at] = String(event.line).split(" ");
+      const span = spans.get(`${phase} ${label}`) ?? {};
+      span[edge as "start" | "end"] = Number(at);
+      spans.set(`${phase} ${label}`, span);
+    }
+    const runs = [...spans].map(([what, { start, end }]) => ({ what, start: start!, end: end! }))
+      .sort((x, y) => x.start - y.start);
+    assert.deepEqual(
+      runs.map((run) => run.what).sort(),
+      ["failed a", "failed b", "failed c", "handle a", "handle b", "handle c"],
+      "every handle() and failed() ran, each to its end",
+    );
+    for (let i = 1; i < runs.length; i++) {
+      const [before, after] = [runs[i - 1]!, runs[i]!];
+      assert.ok(
+        after.start >= before.end,
+        `${after.what} started at ${after.start}, while ${before.what} ran until ${before.end}: ` +
+          `two children at once with --isolated-concurrency=1 (${JSON.stringify(runs)})`,
+      );
+    }
+    assert.equal(daemon.events.filter(isEvent("job:failed", "SlowFailedHook")).length, 3);
+    assert.equal(daemon.events.filter(isEvent("job:failed-hook-error")).length, 0);
+    assert.equal((await q.connection.failed.list()).length, 3);
+  } finally {
+    await q.cleanup();
+  }
+});

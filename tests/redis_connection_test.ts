@@ -53,7 +53,7 @@ Deno.test("redis config: Laravel 11's variables and defaults", () => {
   assert.equal(readQueueConfig(envOf({ REDIS_PREFIX: "" }), "/app").redis.prefix, "");
   assert.throws(
     () => readQueueConfig(envOf({ REDIS_PORT: "63 79" }), "/app"),
-    /REDIS_PORT=63 79 is not valid/,
+    /REDIS_PORT="63 79" is not valid/,
   );
 });
 

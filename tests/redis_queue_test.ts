@@ -63,7 +63,7 @@ Deno.test("redis queue: semantics", async (t) => {
       async () => {
         await reset();
         const { queue: patient } = await openQueue(server, { ackFlushDelayMs: 60_000 });
-        let last: Promise<void> | undefined;
+        let last: Promise<boolean> | undefined;
         try {
           await patient.pushMany("default", [job(1), job(2), job(3), job(4)]);
           const jobs = await patient.reserve(["default"], 3);
@@ -136,14 +136,14 @@ Deno.test("redis queue: semantics", async (t) => {
           reservedCopy,
           "the reserved copy migrated back is the new list copy",
         );
-        await queue.ack(first!);
+        assert.equal(await queue.ack(first!), false, "the ack says the reservation was lost");
         assert.deepEqual(lost.map((l) => l.operation), ["ack"]);
         assert.equal(
           await raw.zcard("queues:default:reserved"),
           1,
           "the new holder's lease is untouched",
         );
-        await queue.ack(second!);
+        assert.equal(await queue.ack(second!), true);
         assert.equal(await raw.zcard("queues:default:reserved"), 0);
       },
     );
@@ -169,7 +169,7 @@ Deno.test("redis queue: semantics", async (t) => {
           "1796312037",
         );
         assert.equal(await raw.zcard("queues:default:reserved"), 0);
-        await queue.release(a!, 5);
+        assert.equal(await queue.release(a!, 5), false, "the release says the lease was lost");
         assert.equal(
           await raw.zcard("queues:default:delayed"),
           2,
@@ -189,7 +189,7 @@ Deno.test("redis queue: semantics", async (t) => {
         await queue.pushMany("default", [job(1), job(2), job(3)]);
         const [one] = await queue.reserve(["default"], 1);
         const original = one!.rawPayload;
-        await queue.requeue(one!);
+        assert.equal(await queue.requeue(one!), true);
         assert.equal(await raw.lindex("queues:default", 0), original, "byte-exact, at the head");
         assert.equal(await raw.llen("queues:default:notify"), 3);
         assert.equal(await raw.zcard("queues:default:reserved"), 0);
@@ -202,7 +202,7 @@ Deno.test("redis queue: semantics", async (t) => {
         clock.advance(30);
         const retaken = await queue.reserve(["default"], 5);
         assert.deepEqual(retaken.map((j) => [n(j), j.attempts]), [[3, 1], [n(held!), 2]]);
-        await queue.requeue(held!);
+        assert.equal(await queue.requeue(held!), false, "the requeue says the lease was lost");
         assert.deepEqual(lost.map((l) => l.operation), ["requeue"], "a lost lease changes nothing");
         assert.equal(await raw.llen("queues:default"), 0);
         assert.equal(await raw.zcard("queues:default:reserved"), 2);

@@ -211,9 +211,9 @@ Deno.test("retry_after: an abandoned reservation is taken over with attempts cou
     });
 
     // The first worker's late writes must not touch the new reservation.
-    await t.queue.ack(crashed!);
-    await t.queue.release(crashed!, 0);
-    await t.queue.requeue(crashed!);
+    assert.equal(await t.queue.ack(crashed!), false);
+    assert.equal(await t.queue.release(crashed!, 0), false);
+    assert.equal(await t.queue.requeue(crashed!), false);
     assert.equal(await t.queue.fail(crashed!, { uuid: "ed8c6af5", exception: "late" }), false);
     assert.deepEqual(t.rows().map((row) => [row.id, row.attempts, row.reserved_at]), [
       [1, 2, 1796312071],

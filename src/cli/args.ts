@@ -1,8 +1,24 @@
 /** Flag parsing on node:util parseArgs, with one-line errors that name the flag and the fix. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import {
+  describeRule,
+  type NumberRule,
+  parseNumberSetting,
+  readNumber,
+  shown,
+} from "../config/number_setting.ts";
 import { CliError } from "./cli_error.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Seconds that may be fractional: `--timeout=2.5`. */
+export const SECONDS: NumberRule = { unit: "seconds" };
+/** Seconds above zero: `--lease-renew=5`. */
+export const POSITIVE_SECONDS: NumberRule = { unit: "seconds", positive: true };
+/** A whole count above zero: `--concurrency=50`. */
+export const POSITIVE_INTEGER: NumberRule = { integer: true, positive: true };
+/** A whole count, 0 allowed: `--tries=0` (unlimited). */
+export const NON_NEGATIVE_INTEGER: NumberRule = { integer: true };
 
 export interface Parsed {
   readonly values: Record<string, string | boolean | undefined>;
@@ -36,41 +52,34 @@ export function parseFlags(
   return parsed as Parsed;
 }
 
-/** A number flag: `--name=value`, checked against its range. */
+/** A number flag: `--name=value`, read strictly by `rule` (plain digits; see number_setting.ts). */
 export function numberFlag(
   values: Parsed["values"],
   name: string,
-  { integer = false, min = 0, positive = false }: {
-    integer?: boolean;
-    min?: number;
-    positive?: boolean;
-  } = {},
+  rule: NumberRule = {},
 ): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
-  const n = Number(raw);
-  const bad = typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(n) || n < min ||
-    (integer && !Number.isInteger(n)) || (positive && n <= 0);
-  if (bad) {
-    const kind = positive ? "a positive" : "a non-negative";
-    throw new CliError(
-      `--${name}=${raw} is not valid: it must be ${kind} ${integer ? "integer" : "number"}`,
-    );
+  try {
+    return parseNumberSetting(`--${name}`, String(raw), rule);
+  } catch (error) {
+    throw new CliError((error as Error).message);
   }
-  return n;
 }
 
-/** `--backoff=1,5,10` → [1, 5, 10]. */
+/** `--backoff=1,5,10` → [1, 5, 10]: each entry seconds in plain digits, no spaces. */
 export function listOfSeconds(values: Parsed["values"], name: string): number[] | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
-  const list = String(raw).split(",").map((part) => Number(part.trim()));
-  if (
-    list.length === 0 || list.some((n) => !Number.isFinite(n) || n < 0) || String(raw).trim() === ""
-  ) {
-    throw new CliError(`--${name}=${raw} is not valid: it must be seconds, or a list like 1,5,10`);
+  const text = String(raw);
+  const list = text.split(",").map((part) => readNumber(part, SECONDS));
+  if (list.some((n) => n === undefined)) {
+    throw new CliError(
+      `--${name}=${shown(text)} is not valid: it must be seconds, or a list like 1,5,10, ` +
+        `each ${describeRule(SECONDS)}`,
+    );
   }
-  return list;
+  return list as number[];
 }
 
 /** `--queue=high,default` → ["high", "default"]. */

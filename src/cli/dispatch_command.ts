@@ -2,7 +2,7 @@
 import { openConnection } from "../connection.ts";
 import { prepareDispatch } from "../dispatch.ts";
 import { discoverJobs } from "../jobs/discover.ts";
-import { numberFlag, parseFlags } from "./args.ts";
+import { numberFlag, parseFlags, POSITIVE_INTEGER, SECONDS } from "./args.ts";
 import { CliError } from "./cli_error.ts";
 
 const FLAGS = {
@@ -35,8 +35,8 @@ export async function dispatchCommand(
     const known = registry.list().map((j) => j.name).join(", ") || "none";
     throw new CliError(`Unknown job "${name}" in ${jobsDir} (known: ${known})`);
   }
-  const count = numberFlag(values, "count", { integer: true, positive: true }) ?? 1;
-  const delay = numberFlag(values, "delay");
+  const count = numberFlag(values, "count", POSITIVE_INTEGER) ?? 1;
+  const delay = numberFlag(values, "delay", SECONDS);
   const options = {
     ...(values.queue ? { queue: String(values.queue) } : {}),
     ...(delay !== undefined ? { delay } : {}),

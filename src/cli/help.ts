@@ -22,7 +22,8 @@ const COMMANDS: Record<string, string> = {
 
   --queue=high,default         Queues in priority order (default: DB_QUEUE)
   --concurrency=N              Jobs in flight at once (default 10)
-  --isolated-concurrency=N     Isolated jobs running at once, all classes (default: CPUs)
+  --isolated-concurrency=N     Isolated jobs running at once (handle() or failed()), all classes
+                               (default: CPUs)
   --max-jobs-per-child=N       Jobs a child runs before it is replaced (default 1: a fresh
                                process per job; more = faster, but jobs share module state)
   --pool-min=N                 Warm children kept per isolated job class in use (default 1)
@@ -60,7 +61,12 @@ const COMMANDS: Record<string, string> = {
   --allow-unscoped=Job[,Job…]  Let these isolated jobs have the unscoped grants they declare
                                (permissions.x = "all", or the path /); refused otherwise
   --child-user=UID:GID|NAME    Run isolated children as this unprivileged user (daemon must be
-                               root; default off: children run as the daemon's user)
+                               root; default off: children run as the daemon's user); a start-up
+                               probe refuses what it cannot run, read, load or write (the paths
+                               jobs declare in permissions.write)
+
+Numbers are plain digits: N is a whole number (4), S seconds and MB may have a fraction (2.5);
+0x10, 1e3, " 5", Infinity, or 5.0 for an N are refused. KQUEUE_* and DB_/REDIS_ numbers too.
 
 Signals: SIGTERM, SIGINT, SIGQUIT stop gracefully; a second one forces.`,
   dispatch: `Usage: deno task kqueue dispatch <JobName> ['{"field":"value"}'] [flags]

@@ -4,7 +4,7 @@
  */
 import { printable } from "../payload/untrusted_text.ts";
 import type { Logger } from "../log.ts";
-import type { EventBus, EventName, JobRef, KQueueEvents } from "../events.ts";
+import type { EventBus, EventName, JobRef, KQueueEvents, SettleOperation } from "../events.ts";
 
 const JOB_EVENTS: readonly EventName[] = [
   "job:started",
@@ -28,6 +28,14 @@ const WORKER_EVENTS: readonly EventName[] = [
 ];
 /** An isolated job class's children: every start and exit (one pair per job by default). */
 const CHILD_EVENTS: readonly EventName[] = ["child:started", "child:exited", "child:start-failed"];
+
+/** What a settle that found the job another worker's leaves behind, by operation. */
+const LOST_RESERVATION: Record<SettleOperation, string> = {
+  ack: "it succeeded here, but that worker holds it now and may run it again",
+  release: "its retry was not scheduled; that worker holds it now",
+  requeue: "it was not put back; that worker holds it now",
+  fail: "no failed_jobs row, and failed() was not called; that worker holds it now",
+};
 
 export function printJsonEvents(
   events: EventBus,
@@ -79,9 +87,10 @@ export function printHumanEvents(
     "job:output",
     ({ job, stream, line: text }) => line(job, `${stream}:`, printable(text, 4000)),
   );
-  events.on("job:reservation-lost", ({ job }) =>
+  events.on("job:reservation-lost", ({ job, operation }) =>
     log.warn(
-      `${job.name} [${job.id}]: another worker took this job over after its reservation lapsed; its outcome was not written`,
+      `${job.name} [${job.id}]: its ${operation} found the job taken over by another worker ` +
+        `(its reservation had lapsed), so nothing was written: ${LOST_RESERVATION[operation]}`,
     ));
   events.on(
     "job:failed-hook-error",

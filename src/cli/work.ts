@@ -9,7 +9,16 @@ import { discoverJobs } from "../jobs/discover.ts";
 import { Daemon, type DaemonResult } from "../runtime/daemon.ts";
 import type { DaemonOptions } from "../runtime/options.ts";
 import type { JobRegistry } from "../jobs/registry.ts";
-import { listOfNames, listOfSeconds, numberFlag, parseFlags } from "./args.ts";
+import {
+  listOfNames,
+  listOfSeconds,
+  NON_NEGATIVE_INTEGER,
+  numberFlag,
+  parseFlags,
+  POSITIVE_INTEGER,
+  POSITIVE_SECONDS,
+  SECONDS,
+} from "./args.ts";
 import { CliError } from "./cli_error.ts";
 import { printHumanEvents, printJsonEvents } from "./output.ts";
 
@@ -50,6 +59,11 @@ export const WORK_FLAGS = {
   "child-user": { type: "string" },
 } as const;
 
+/** `--memory=MB`, `--pool-recycle-rss=MB`: 0 turns them off. */
+const MEGABYTES = { unit: "MB" } as const;
+/** `--spawn-rate=N`: spawns per second, daemon-wide (a token bucket: 0.5 = one every 2 s). */
+const SPAWN_RATE = { unit: "child spawns per second", positive: true } as const;
+
 /** Hooks the CLI entry provides: signal installation and the logger. */
 export interface WorkEnvironment {
   readonly log: Logger;
@@ -72,7 +86,7 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
     );
   }
   const childUser = await childUserFlag(values["child-user"], registry);
-  const retryAfter = numberFlag(values, "retry-after", { positive: true });
+  const retryAfter = numberFlag(values, "retry-after", POSITIVE_SECONDS);
   const leaseEnv = (() => {
     try {
       return readLeaseEnv();
@@ -80,9 +94,9 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
       throw new CliError((error as Error).message);
     }
   })();
-  const lease = numberFlag(values, "lease") ?? leaseEnv.lease;
-  const leaseRenew = numberFlag(values, "lease-renew", { positive: true }) ?? leaseEnv.leaseRenew;
-  const livenessLimit = numberFlag(values, "liveness-limit", { positive: true }) ??
+  const lease = numberFlag(values, "lease", SECONDS) ?? leaseEnv.lease;
+  const leaseRenew = numberFlag(values, "lease-renew", POSITIVE_SECONDS) ?? leaseEnv.leaseRenew;
+  const livenessLimit = numberFlag(values, "liveness-limit", POSITIVE_SECONDS) ??
     leaseEnv.livenessLimit;
   // A refusal names the flags; say which of their values came from the environment.
   const fromEnv = ([
@@ -107,37 +121,31 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
       registry,
       ...(connection.exceptions ? { exceptions: connection.exceptions } : {}),
       queues: listOfNames(values, "queue") ?? [connection.defaultQueue],
-      concurrency: numberFlag(values, "concurrency", { integer: true, positive: true }),
-      isolatedConcurrency: numberFlag(values, "isolated-concurrency", {
-        integer: true,
-        positive: true,
-      }),
+      concurrency: numberFlag(values, "concurrency", POSITIVE_INTEGER),
+      isolatedConcurrency: numberFlag(values, "isolated-concurrency", POSITIVE_INTEGER),
       pool: {
-        maxJobsPerChild: numberFlag(values, "max-jobs-per-child", {
-          integer: true,
-          positive: true,
-        }),
-        min: numberFlag(values, "pool-min", { integer: true }),
-        max: numberFlag(values, "pool-max", { integer: true, positive: true }),
-        recycleRss: numberFlag(values, "pool-recycle-rss"),
-        idleTimeout: numberFlag(values, "pool-idle-timeout"),
-        startTimeout: numberFlag(values, "pool-start-timeout", { positive: true }),
-        spawnRate: numberFlag(values, "spawn-rate", { positive: true }),
+        maxJobsPerChild: numberFlag(values, "max-jobs-per-child", POSITIVE_INTEGER),
+        min: numberFlag(values, "pool-min", NON_NEGATIVE_INTEGER),
+        max: numberFlag(values, "pool-max", POSITIVE_INTEGER),
+        recycleRss: numberFlag(values, "pool-recycle-rss", MEGABYTES),
+        idleTimeout: numberFlag(values, "pool-idle-timeout", SECONDS),
+        startTimeout: numberFlag(values, "pool-start-timeout", POSITIVE_SECONDS),
+        spawnRate: numberFlag(values, "spawn-rate", SPAWN_RATE),
       },
-      tries: numberFlag(values, "tries", { integer: true }),
-      timeout: numberFlag(values, "timeout"),
+      tries: numberFlag(values, "tries", NON_NEGATIVE_INTEGER),
+      timeout: numberFlag(values, "timeout", SECONDS),
       backoff: listOfSeconds(values, "backoff"),
-      memory: numberFlag(values, "memory"),
-      maxJobs: numberFlag(values, "max-jobs", { integer: true }),
-      maxTime: numberFlag(values, "max-time"),
-      sleep: numberFlag(values, "sleep"),
-      shutdownTimeout: numberFlag(values, "shutdown-timeout"),
-      storeTimeout: numberFlag(values, "store-timeout"),
+      memory: numberFlag(values, "memory", MEGABYTES),
+      maxJobs: numberFlag(values, "max-jobs", NON_NEGATIVE_INTEGER),
+      maxTime: numberFlag(values, "max-time", SECONDS),
+      sleep: numberFlag(values, "sleep", SECONDS),
+      shutdownTimeout: numberFlag(values, "shutdown-timeout", SECONDS),
+      storeTimeout: numberFlag(values, "store-timeout", SECONDS),
       lease,
       leaseRenew,
       livenessLimit,
       unknownJobs: unknownJobsFlag(values["unknown-jobs"]),
-      unknownJobDelay: numberFlag(values, "unknown-delay"),
+      unknownJobDelay: numberFlag(values, "unknown-delay", SECONDS),
       stopWhenEmpty: values["stop-when-empty"] === true,
       stopWhenDrained: values["stop-when-drained"] === true,
       once: values.once === true,
@@ -219,7 +227,11 @@ async function childUserFlag(
     const isolated = registry.list().filter((job) => job.config.isolated && job.moduleUrl);
     await checkChildUser(
       user,
-      isolated.map((job) => ({ name: job.name, moduleUrl: job.moduleUrl! })),
+      isolated.map((job) => ({
+        name: job.name,
+        moduleUrl: job.moduleUrl!,
+        permissions: job.config.permissions,
+      })),
       Deno.cwd(),
     );
     return user;

@@ -1,7 +1,9 @@
 /**
  * Queue configuration from Laravel's own environment variables (Laravel 11
  * names and defaults), so a Laravel app's `.env` values mean the same here.
+ * Numbers are read strictly (plain digits: see number_setting.ts).
  */
+import { parseNumberSetting } from "./number_setting.ts";
 
 export interface DatabaseConnectionConfig {
   readonly driver: "sqlite";
@@ -91,12 +93,7 @@ export function readLeaseEnv(env: EnvReader = denoEnv): LeaseEnv {
   const read = (name: string, zeroAllowed: boolean): number | undefined => {
     const value = env(name);
     if (value === undefined || value === "") return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0 || (!zeroAllowed && n === 0)) {
-      const kind = zeroAllowed ? "a non-negative" : "a positive";
-      throw new RangeError(`${name}=${value} is not valid: it must be ${kind} number of seconds`);
-    }
-    return n;
+    return parseNumberSetting(name, value, { unit: "seconds", positive: !zeroAllowed });
   };
   const lease = read("KQUEUE_LEASE", true);
   const leaseRenew = read("KQUEUE_LEASE_RENEW", false);
@@ -153,13 +150,7 @@ function integerIn(
   max: number,
 ): number {
   if (value === undefined || value === "") return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new RangeError(
-      `${name}=${value} is not valid: it must be an integer from ${min} to ${max}`,
-    );
-  }
-  return n;
+  return parseNumberSetting(name, value, { integer: true, min, max });
 }
 
 /** Laravel's `Str::slug($name, '_')` for plain ASCII names. */
@@ -173,9 +164,5 @@ function resolvePath(path: string, cwd: string): string {
 
 function positiveNumber(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === "") return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new RangeError(`${name}=${value} is not valid: it must be a positive number of seconds`);
-  }
-  return n;
+  return parseNumberSetting(name, value, { unit: "seconds", positive: true });
 }

@@ -69,19 +69,27 @@ export interface QueueDriver {
    */
   reserve(queues: readonly string[], limit: number): Promise<ReservedJob[]>;
 
-  /** The job succeeded: delete it. May be batched; resolves once it is durable. */
-  ack(job: ReservedJob): Promise<void>;
+  /**
+   * The job succeeded: delete it. May be batched; resolves once it is durable.
+   * Resolves false, deleting nothing, when the reservation was lost (another
+   * worker re-reserved the job after `retry_after`).
+   */
+  ack(job: ReservedJob): Promise<boolean>;
 
-  /** The job will be retried: back on the queue after `delaySeconds`, this attempt counted. */
-  release(job: ReservedJob, delaySeconds: number): Promise<void>;
+  /**
+   * The job will be retried: back on the queue after `delaySeconds`, this
+   * attempt counted. Resolves false, changing nothing, when the reservation was lost.
+   */
+  release(job: ReservedJob, delaySeconds: number): Promise<boolean>;
 
   /**
    * Puts the job back as it was before the reservation (attempt not counted):
    * for shutdowns and for jobs the runtime refused to start. With
    * `delaySeconds` > 0 it becomes available only then (a job left for
-   * another kind of worker, so it is not taken again at once).
+   * another kind of worker, so it is not taken again at once). Resolves
+   * false, changing nothing, when the reservation was lost.
    */
-  requeue(job: ReservedJob, delaySeconds?: number): Promise<void>;
+  requeue(job: ReservedJob, delaySeconds?: number): Promise<boolean>;
 
   /**
    * Final failure: delete the job and write its `failed_jobs` row (atomically

@@ -2,10 +2,13 @@
  * Start-up check for `--child-user`: starts one probe child as that user,
  * with the flags real children get, and turns what it could not do into one
  * clear error (the Deno binary it cannot run, the files it cannot read, the
- * job modules it cannot load), so a misconfigured daemon never takes a job.
+ * job modules it cannot load, the paths jobs declare for writing that it
+ * cannot write), so a misconfigured daemon never takes a job.
  */
 import { fileURLToPath } from "node:url";
+import type { JobPermissions } from "../jobs/permissions.ts";
 import type { ChildUser } from "./child_user.ts";
+import { type Unwritable, unwritableMessage, writeTargets } from "./child_user_writes.ts";
 import { JOB_WORKER_URL } from "./module_graph.ts";
 import { childEnv, filesToLoad } from "./child_profile.ts";
 
@@ -23,6 +26,8 @@ const PROBE_TIMEOUT_MS = 30_000;
 export interface ProbedJob {
   readonly name: string;
   readonly moduleUrl: string;
+  /** The job's declaration: its `write` paths must be writable by the user. @default none */
+  readonly permissions?: JobPermissions;
 }
 
 /** Throws an Error with a one-line reason when children cannot run as `user`. */
@@ -40,6 +45,8 @@ export async function checkChildUser(
   for (const job of jobs) {
     for (const file of await filesToLoad(job.moduleUrl, projectRoot)) files.add(file);
   }
+  const writes = writeTargets(jobs, projectRoot);
+  const writePaths = writes.map((target) => target.path).join(",");
 
   let child: Deno.ChildProcess;
   try {
@@ -49,6 +56,7 @@ export async function checkChildUser(
         "--no-prompt",
         "--cached-only",
         `--allow-read=${[...files].join(",")}`,
+        ...(writes.length > 0 ? [`--allow-write=${writePaths}`] : []),
         // Packages like ioredis read the environment at import; the probe's holds only NO_COLOR/DENO_DIR.
         "--allow-env",
         PROBE_PATH,
@@ -66,7 +74,11 @@ export async function checkChildUser(
     throw new Error(spawnFailure(who, user, error as Error, projectRoot));
   }
   const timer = setTimeout(() => child.kill("SIGKILL"), PROBE_TIMEOUT_MS);
-  const input = JSON.stringify({ files: [...files], modules: jobs.map((job) => job.moduleUrl) });
+  const input = JSON.stringify({
+    files: [...files],
+    modules: jobs.map((job) => job.moduleUrl),
+    writes: writes.map(({ kind, path }) => ({ kind, path })),
+  });
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(input)).catch(() => {});
   await writer.close().catch(() => {});
@@ -77,6 +89,7 @@ export async function checkChildUser(
   let report: {
     unreadable: { path: string; error: string }[];
     unloadable: { url: string; error: string }[];
+    unwritable: Unwritable[];
   };
   try {
     report = JSON.parse(stdout.split("\n").at(-1) ?? "");
@@ -102,6 +115,12 @@ export async function checkChildUser(
     throw new Error(
       `${who} cannot load ${name} (${unloadable.url}): ${unloadable.error}; npm packages it imports must be readable by that user too (node_modules, or the Deno cache DENO_DIR)`,
     );
+  }
+  const [unwritable] = report.unwritable;
+  if (unwritable) {
+    const target = writes.find((each) => each.path === unwritable.path)!;
+    const more = report.unwritable.length - 1;
+    throw new Error(unwritableMessage(who, user, target, unwritable.error, more));
   }
 }
 

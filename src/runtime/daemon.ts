@@ -14,6 +14,7 @@ import { EventBus, type StopReason } from "../events.ts";
 import { DeadlineSet } from "../executor/deadline_set.ts";
 import { IsolatedPool } from "../executor/isolated_pool.ts";
 import { checkDeclarations } from "./declarations.ts";
+import { putBackAfterForcedStop } from "./job_failure.ts";
 import { processJob } from "./job_processor.ts";
 import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdog.ts";
 import { type LeaseKeeper, startLeases } from "./lease_keeper.ts";
@@ -309,16 +310,7 @@ export class Daemon {
     for (const ticket of running) ticket.abandoned = true;
     this.#force.abort();
     for (const ticket of running) {
-      // A job already past its timeout had its attempt: it goes back with the attempt
-      // counted, so one that hangs every time still runs out of tries (as in Laravel).
-      const putBack = ticket.timedOut
-        ? this.#o.driver.release(ticket.reserved, 0)
-        : this.#o.driver.requeue(ticket.reserved);
-      const reason = ticket.timedOut
-        ? "forced shutdown after its timeout (attempt counted)"
-        : "forced shutdown (attempt not counted)";
-      putBack
-        .then(() => this.events.emit("job:requeued", { job: ticket.ref!, reason }))
+      putBackAfterForcedStop(ticket, this.#deps)
         .catch((error) => this.events.emit("store:error", { operation: "requeue", error }))
         .finally(() => {
           this.#leases?.drop(ticket.reserved);

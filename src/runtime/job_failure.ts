@@ -1,10 +1,14 @@
 /**
  * The ways a job ends without a success: failed for good (the failed_jobs
  * row, then `failed()` at most once), failed before it ran (bad payload,
- * unknown class, out of attempts), or left for another kind of worker.
+ * unknown class, out of attempts), left for another kind of worker, or put
+ * back by a forced shutdown; and what is said when a settle finds the job
+ * taken over by another worker.
  */
 import { formatException, PayloadError, serializeError } from "../errors.ts";
 import { runFailedHookInline } from "../executor/inline_executor.ts";
+import type { JobRef, SettleOperation } from "../events.ts";
+import type { AttemptOutcome } from "../executor/outcome.ts";
 import { hydrateJob } from "../jobs/hydrate.ts";
 import type { KQueueJob } from "../jobs/job.ts";
 import type { RegisteredJob } from "../jobs/registry.ts";
@@ -17,7 +21,9 @@ import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 export async function leaveForAnotherWorker(ticket: Ticket, deps: ProcessorDeps): Promise<void> {
   ticket.settling = true;
   const delay = deps.options.unknownJobDelay;
-  await deps.driver.requeue(ticket.reserved, delay);
+  if (await deps.driver.requeue(ticket.reserved, delay) === false) {
+    return reservationLost(deps, ticket.ref!, "requeue");
+  }
   deps.events.emit("job:requeued", {
     job: ticket.ref!,
     reason: `no KQueue job is registered as ${
@@ -35,27 +41,60 @@ export async function failWithoutRunning(
   entry?: RegisteredJob,
 ): Promise<void> {
   ticket.settling = true;
-  await recordFailure(ticket, deps, error, payload, 0);
-  if (entry && payload) await callFailedHook(ticket, deps, error, payload, entry, undefined);
+  const recorded = await recordFailure(ticket, deps, error, payload, 0);
+  if (recorded && entry && payload) {
+    await callFailedHook(ticket, deps, error, payload, entry, undefined);
+  }
 }
 
+/**
+ * Kills are done, now the job goes back untouched (attempt not counted); a
+ * job already past its timeout had its attempt, so it goes back with the
+ * attempt counted, and one that hangs every time still runs out of tries (as in Laravel).
+ */
+export async function putBackAfterForcedStop(ticket: Ticket, deps: ProcessorDeps): Promise<void> {
+  const operation = ticket.timedOut ? "release" : "requeue";
+  const putBack = ticket.timedOut
+    ? await deps.driver.release(ticket.reserved, 0)
+    : await deps.driver.requeue(ticket.reserved);
+  if (putBack === false) return reservationLost(deps, ticket.ref!, operation);
+  const reason = ticket.timedOut
+    ? "forced shutdown after its timeout (attempt counted)"
+    : "forced shutdown (attempt not counted)";
+  deps.events.emit("job:requeued", { job: ticket.ref!, reason });
+}
+
+/** True when the `failed_jobs` row is written; false when another worker had taken the job over. */
 export async function recordFailure(
   ticket: Ticket,
   deps: ProcessorDeps,
   error: Error,
   payload: ParsedPayload | undefined,
   durationMs: number,
-): Promise<void> {
+): Promise<boolean> {
   const uuid = payload?.uuid ?? crypto.randomUUID(); // failed_jobs.uuid is NOT NULL UNIQUE
   const written = await deps.driver.fail(ticket.reserved, {
     uuid,
     exception: formatException(error),
   });
   if (written === false) {
-    deps.events.emit("job:reservation-lost", { job: ticket.ref! });
-    return;
+    reservationLost(deps, ticket.ref!, "fail");
+    return false;
   }
   deps.events.emit("job:failed", { job: ticket.ref!, error, durationMs });
+  return true;
+}
+
+/**
+ * A settle (`operation`) wrote nothing: another worker took the job over
+ * after our reservation lapsed. Said once, the same way for every operation.
+ */
+export function reservationLost(
+  deps: ProcessorDeps,
+  job: JobRef,
+  operation: SettleOperation,
+): void {
+  deps.events.emit("job:reservation-lost", { job, operation });
 }
 
 export async function callFailedHook(
@@ -69,17 +108,7 @@ export async function callFailedHook(
   if (typeof entry.Class.prototype.failed !== "function") return;
   let hookError: Error | undefined;
   if (entry.config.isolated) {
-    const timeout = entry.config.timeout ?? deps.options.timeout;
-    const outcome = await deps.runIsolated(
-      {
-        ...isolatedRequest(ticket.ref!, entry, payload, timeout, "failed"),
-        error: serializeError(error),
-      },
-      isolatedOptions(ticket.ref!, entry, deps),
-    ).catch((thrown: Error) => ({ kind: "crashed", error: thrown }) as const);
-    if (outcome.kind !== "success") {
-      hookError = "error" in outcome ? outcome.error : new Error(outcome.kind);
-    }
+    hookError = await runIsolatedFailedHook(ticket, deps, error, payload, entry);
   } else {
     try {
       hookError = await runFailedHookInline(
@@ -91,6 +120,37 @@ export async function callFailedHook(
     }
   }
   if (hookError) deps.events.emit("job:failed-hook-error", { job: ticket.ref!, error: hookError });
+}
+
+/**
+ * An isolated job's failed() runs in a child of its own, so it takes an
+ * isolated slot as handle() does (`--isolated-concurrency` counts children
+ * running job code). No deadlock: the attempt released its slot before the
+ * retry decision, and a job failed before it ran never took one.
+ */
+async function runIsolatedFailedHook(
+  ticket: Ticket,
+  deps: ProcessorDeps,
+  error: Error,
+  payload: ParsedPayload,
+  entry: RegisteredJob,
+): Promise<Error | undefined> {
+  const timeout = entry.config.timeout ?? deps.options.timeout;
+  await deps.isolatedSlots.acquire();
+  let outcome: AttemptOutcome;
+  try {
+    outcome = await deps.runIsolated(
+      {
+        ...isolatedRequest(ticket.ref!, entry, payload, timeout, "failed"),
+        error: serializeError(error),
+      },
+      isolatedOptions(ticket.ref!, entry, deps),
+    ).catch((thrown: Error) => ({ kind: "crashed", error: thrown }) as const);
+  } finally {
+    deps.isolatedSlots.release();
+  }
+  if (outcome.kind === "success") return undefined;
+  return "error" in outcome ? outcome.error : new Error(outcome.kind);
 }
 
 export function unknownJobError(payload: ParsedPayload, deps: ProcessorDeps): PayloadError {

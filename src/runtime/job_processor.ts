@@ -30,6 +30,7 @@ import {
   failWithoutRunning,
   leaveForAnotherWorker,
   recordFailure,
+  reservationLost,
   unknownJobError,
 } from "./job_failure.ts";
 import { type AttemptLimits, resolveLimits } from "./limits.ts";
@@ -152,14 +153,17 @@ async function applyDecision(
   const durationMs = deps.clock() - started;
   if (decision.action === "ack") {
     // Not awaited: acks are batched with the next reservation; the slot frees now.
-    deps.driver.ack(ticket.reserved).catch((error) =>
-      deps.events.emit("store:error", { operation: "ack", error })
+    deps.driver.ack(ticket.reserved).then(
+      (deleted) => deleted === false && reservationLost(deps, ref, "ack"),
+      (error) => deps.events.emit("store:error", { operation: "ack", error }),
     );
     deps.events.emit("job:done", { job: ref, durationMs });
     return;
   }
   if (decision.action === "release") {
-    await deps.driver.release(ticket.reserved, decision.delaySeconds);
+    if (await deps.driver.release(ticket.reserved, decision.delaySeconds) === false) {
+      return reservationLost(deps, ref, "release");
+    }
     const error = "error" in outcome ? outcome.error : undefined;
     deps.events.emit("job:released", {
       job: ref,
@@ -172,8 +176,10 @@ async function applyDecision(
   if (decision.exhaustedExceptions && job.payload.uuid) {
     await deps.exceptions.reset(job.payload.uuid);
   }
-  await recordFailure(ticket, deps, decision.error, job.payload, durationMs);
-  await callFailedHook(ticket, deps, decision.error, job.payload, job.entry, job.instance);
+  // failed() only once the failed_jobs row is ours: a job taken over is the other worker's to fail.
+  if (await recordFailure(ticket, deps, decision.error, job.payload, durationMs)) {
+    await callFailedHook(ticket, deps, decision.error, job.payload, job.entry, job.instance);
+  }
 }
 
 async function countException(

@@ -20,7 +20,7 @@ export interface DaemonOptions {
   readonly queues?: readonly string[];
   /** Jobs in flight at once (inline and isolated together). @default 10 */
   readonly concurrency?: number;
-  /** Isolated jobs running at once (all job classes together). @default the number of CPUs */
+  /** Isolated jobs running at once, `handle()` or `failed()` (all job classes together). @default the number of CPUs */
   readonly isolatedConcurrency?: number;
   /** The pool of pre-started children isolated jobs run in (per job class). */
   readonly pool?: PoolOptions;

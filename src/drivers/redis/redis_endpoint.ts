@@ -5,6 +5,7 @@
  * URL's parts winning, as Laravel's `ConfigurationUrlParser` merges them.
  */
 import type { RedisConnectionConfig } from "../../config/env.ts";
+import { readNumber } from "../../config/number_setting.ts";
 
 export interface RedisEndpoint {
   readonly host: string;
@@ -78,9 +79,11 @@ export function parseRedisUrl(
   const dbText = path !== "" ? path : queryDb;
   let db: number | undefined;
   if (dbText !== null && dbText !== "") {
-    db = Number(dbText);
-    if (!Number.isInteger(db) || db < 0) {
-      throw new RangeError(`REDIS_URL names database "${dbText}": it must be a whole number`);
+    db = readNumber(dbText, { integer: true });
+    if (db === undefined) {
+      throw new RangeError(
+        `REDIS_URL names database "${dbText}": it must be a whole number in plain digits`,
+      );
     }
   }
   const username = decodeURIComponent(url.username);

@@ -180,22 +180,23 @@ export class RedisQueue implements QueueDriver {
 
   /**
    * Batched: acks wait up to `ackFlushDelayMs` (or the next reserve) to share one call. Resolves once
-   * Redis removed the reservation (or found it lost: see `onReservationLost`).
-   * A call cut off by a dropped connection is replayed after reconnecting.
+   * Redis removed the reservation: true, or false when it found it lost (see
+   * `onReservationLost`). A call cut off by a dropped connection is replayed after reconnecting.
    */
-  async ack(job: ReservedJob): Promise<void> {
+  async ack(job: ReservedJob): Promise<boolean> {
     const reservation = reservationOf("acknowledge a job", job);
     this.#requireOpen("acknowledge a job");
     const removed = await this.#acks.add(reservation.keys.reserved, reservation.member);
     if (!removed) this.#reportLost("ack", job);
+    return removed;
   }
 
   /**
    * Laravel's release: the reserved copy (attempts counted) goes to
    * `:delayed`, due in `delaySeconds` (0: now; else rounded up to the
-   * second). Changes nothing when the reservation was lost.
+   * second). Changes nothing when the reservation was lost, and resolves false.
    */
-  async release(job: ReservedJob, delaySeconds = 0): Promise<void> {
+  async release(job: ReservedJob, delaySeconds = 0): Promise<boolean> {
     const action = "release a job";
     const reservation = reservationOf(action, job);
     const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
@@ -203,13 +204,15 @@ export class RedisQueue implements QueueDriver {
     const due = availableAtSeconds(this.#s.clock(), delay);
     const released = await this.#settle(action, (c) => ops.releaseReservation(c, reservation, due));
     if (!released) this.#reportLost("release", job);
+    return released;
   }
 
   /**
    * Not the job's fault: the list copy goes back to the head of the list (or,
-   * with a delay, to `:delayed`), attempt not counted.
+   * with a delay, to `:delayed`), attempt not counted. Resolves false,
+   * changing nothing, when the reservation was lost.
    */
-  async requeue(job: ReservedJob, delaySeconds = 0): Promise<void> {
+  async requeue(job: ReservedJob, delaySeconds = 0): Promise<boolean> {
     const action = "requeue a job";
     const reservation = reservationOf(action, job);
     const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
@@ -220,6 +223,7 @@ export class RedisQueue implements QueueDriver {
       (c) => ops.requeueReservation(c, reservation, due),
     );
     if (!restored) this.#reportLost("requeue", job);
+    return restored;
   }
 
   /**

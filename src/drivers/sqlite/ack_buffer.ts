@@ -11,7 +11,8 @@ export type Reservation = readonly [id: number, reservedAt: number, attempts: nu
 export interface PendingAck {
   readonly job: ReservedJob;
   readonly reservation: Reservation;
-  readonly resolve: () => void;
+  /** With whether the delete found the reservation (false: it was lost). */
+  readonly resolve: (deleted: boolean) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -32,8 +33,9 @@ export class AckBatch {
   resolve(deletedIds: ReadonlySet<number>): ReservedJob[] {
     const lost: ReservedJob[] = [];
     for (const ack of this.acks) {
-      if (!deletedIds.has(ack.reservation[0])) lost.push(ack.job);
-      ack.resolve();
+      const deleted = deletedIds.has(ack.reservation[0]);
+      if (!deleted) lost.push(ack.job);
+      ack.resolve(deleted);
     }
     return lost;
   }
@@ -50,7 +52,8 @@ export class AckBuffer {
     return this.#pending.length;
   }
 
-  add(job: ReservedJob, reservation: Reservation): Promise<void> {
+  /** Resolves true once deleted, false when the reservation was lost (nothing deleted). */
+  add(job: ReservedJob, reservation: Reservation): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ job, reservation, resolve, reject });
     });

@@ -151,22 +151,24 @@ export class SqliteQueue implements QueueDriver {
 
   /**
    * Buffered: deleted at the next reserve or after `ackFlushDelayMs`.
-   * Resolves once committed (also when the reservation was lost: see `onReservationLost`).
+   * Resolves once committed: true, or false when the reservation was lost
+   * (see `onReservationLost`).
    */
-  async ack(job: ReservedJob): Promise<void> {
+  async ack(job: ReservedJob): Promise<boolean> {
     const reservation = check.reservationOf("acknowledge a job", job);
     this.#requireOpen("acknowledge a job");
     const deleted = this.#acks.add(job, reservation);
     this.#scheduleAckFlush();
-    await deleted;
+    return await deleted;
   }
 
   /**
    * Laravel's release: the row is deleted and re-inserted (a new id) with
    * the same payload and attempts. Changes nothing when the reservation was
-   * lost (Laravel would insert a duplicate of a job another worker runs).
+   * lost (Laravel would insert a duplicate of a job another worker runs),
+   * and resolves false.
    */
-  async release(job: ReservedJob, delaySeconds = 0): Promise<void> {
+  async release(job: ReservedJob, delaySeconds = 0): Promise<boolean> {
     const action = "release a job";
     const reservation = check.reservationOf(action, job);
     const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
@@ -176,10 +178,14 @@ export class SqliteQueue implements QueueDriver {
       () => sql.releaseJob(this.#statements, reservation, this.#settings.clock(), delay),
     );
     this.#afterWrite("release", job, released);
+    return released;
   }
 
-  /** Not the job's fault: the same row goes back as before the reservation (attempt not counted). */
-  async requeue(job: ReservedJob, delaySeconds = 0): Promise<void> {
+  /**
+   * Not the job's fault: the same row goes back as before the reservation
+   * (attempt not counted). Resolves false, changing nothing, when the reservation was lost.
+   */
+  async requeue(job: ReservedJob, delaySeconds = 0): Promise<boolean> {
     const action = "requeue a job";
     const reservation = check.reservationOf(action, job);
     const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
@@ -190,6 +196,7 @@ export class SqliteQueue implements QueueDriver {
       () => sql.requeueJob(this.#statements, reservation, availableAt),
     );
     this.#afterWrite("requeue", job, restored);
+    return restored;
   }
 
   /**

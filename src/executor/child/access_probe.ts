@@ -1,14 +1,17 @@
 /**
  * The `--child-user` start-up probe: trusted code run once, as the child's
  * user with the children's flags, before the daemon takes jobs. stdin is
- * `{ files, modules }`; stdout gets one JSON line: the files that user cannot
- * open and the job modules it cannot import (computed specifiers, as the real
- * child imports them) as that user; Deno's own permission refusals are left
- * to the job's real run, which has its declared permissions.
+ * `{ files, modules, writes }`; stdout gets one JSON line: the files that
+ * user cannot open, the job modules it cannot import (computed specifiers, as
+ * the real child imports them) and the declared write paths it cannot write
+ * (a file created and removed in each folder; each file opened for writing,
+ * unchanged); Deno's own permission refusals are left to the job's real run,
+ * which has its declared permissions.
  */
 const input = JSON.parse(await new Response(Deno.stdin.readable).text()) as {
   files: string[];
   modules: string[];
+  writes: { kind: "folder" | "file"; path: string }[];
 };
 const unreadable: { path: string; error: string }[] = [];
 for (const path of input.files) {
@@ -34,6 +37,18 @@ if (unreadable.length === 0) {
     }
   }
 }
-console.log(JSON.stringify({ unreadable, unloadable }));
+const unwritable: { path: string; error: string }[] = [];
+for (const { kind, path } of input.writes) {
+  try {
+    if (kind === "folder") {
+      Deno.removeSync(Deno.makeTempFileSync({ dir: path, prefix: ".kqueue-write-check-" }));
+    } else {
+      Deno.openSync(path, { write: true }).close();
+    }
+  } catch (error) {
+    unwritable.push({ path, error: (error as Error).message });
+  }
+}
+console.log(JSON.stringify({ unreadable, unloadable, unwritable }));
 // A job module's top level may have left timers behind.
 Deno.exit(0);
