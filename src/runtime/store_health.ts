@@ -111,7 +111,8 @@ export class StoreHealth {
     }
     this.#failingSince ??= now;
     const retryInMs = Math.min(MAX_RETRY_MS, 50 * 2 ** this.#failures++);
-    if (thrown.name === "StoreRefusedError") {
+    // An unusable queue this call did not ask for is a driver's slip: still, the store answered.
+    if (thrown.name === "StoreRefusedError" || unusable !== undefined) {
       this.#downSince = undefined;
       if (thrown.message !== this.#reportedRefusal) {
         this.#reportedRefusal = thrown.message;
