@@ -1,6 +1,7 @@
 /**
  * Named errors that callers act on. Bad options and bad input use the
- * built-in TypeError / RangeError; these are the outcomes of a job attempt.
+ * built-in TypeError / RangeError; these are the outcomes of a job attempt,
+ * and the store's answers that the daemon treats differently from an outage.
  */
 
 /** Base for every KQueue error, so `instanceof KQueueError` finds them all. */
@@ -41,6 +42,32 @@ export class PayloadError extends KQueueError {
 /** Throw it from `handle()` to fail the job now, whatever `tries` says. */
 export class UnrecoverableError extends KQueueError {
   override name = "UnrecoverableError";
+}
+
+/**
+ * One queue's storage cannot be used as it is (a Redis key of the wrong
+ * type): nothing was moved. The daemon sets that queue aside, serves the
+ * others, and checks it again now and then.
+ */
+export class QueueUnusableError extends KQueueError {
+  override name = "QueueUnusableError";
+
+  constructor(
+    /** The plain queue name (`default`). */
+    readonly queue: string,
+    /** What is wrong and what to do ("Redis key queues:default is a string, not a list: …"). */
+    readonly problem: string,
+  ) {
+    super(`Cannot reserve jobs from queue '${queue}' as ${problem}`);
+  }
+}
+
+/**
+ * The store answered, but refused the operation (an ACL, OOM, MISCONF, a
+ * script error): it is reachable, so this is not an outage.
+ */
+export class StoreRefusedError extends KQueueError {
+  override name = "StoreRefusedError";
 }
 
 /** The plain shape in which an error crosses a process boundary. */

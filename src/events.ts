@@ -83,8 +83,26 @@ export interface KQueueEvents {
    * may have been taken over by another worker (their outcome is then not written).
    */
   "lease:paused": { readonly silentMs: number; readonly livenessLimitMs: number };
-  /** A storage operation failed (the daemon retries). */
-  "store:error": { readonly operation: string; readonly error: Error };
+  /**
+   * A storage operation failed (the daemon retries). `refused`: the store
+   * answered with an error (an ACL, OOM, a script error), so it is no outage:
+   * reported once until the reply changes, and `--store-timeout` does not apply.
+   */
+  "store:error": { readonly operation: string; readonly error: Error; readonly refused?: boolean };
+  /** Reserving works again after failing for `downMs` (an outage, or refusals). */
+  "store:recovered": { readonly operation: string; readonly downMs: number };
+  /**
+   * A queue's storage is unusable as it is (`problem`: what is wrong and what
+   * to do): the daemon leaves its jobs where they are, serves the other
+   * queues, and tries it again every `recheckSeconds`. Once per distinct problem.
+   */
+  "queue:set-aside": {
+    readonly queue: string;
+    readonly problem: string;
+    readonly recheckSeconds: number;
+  };
+  /** A set-aside queue reserved fine again (after `setAsideMs`): it is served as before. */
+  "queue:restored": { readonly queue: string; readonly setAsideMs: number };
   "job:started": { readonly job: JobRef; readonly isolated: boolean };
   "job:done": { readonly job: JobRef; readonly durationMs: number };
   /** The attempt failed but the job will run again after `delaySeconds`. */

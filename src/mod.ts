@@ -22,6 +22,8 @@ export {
   MemoryLimitExceededError,
   PayloadError,
   PermissionDeniedError,
+  QueueUnusableError,
+  StoreRefusedError,
   TimeoutExceededError,
   UnrecoverableError,
 } from "./errors.ts";

@@ -69,6 +69,50 @@ Deno.test("daemon: malformed payloads and unknown jobs fail with a clear reason;
   }
 });
 
+Deno.test("daemon: a jobs row whose available_at or reserved_at no worker can compare is failed naming the column and value", async () => {
+  const q = await tempQueue();
+  try {
+    const file = `${q.dir}/good.txt`;
+    const [good] = await dispatchTo(q, CountProbe, { file, n: 1 });
+    const [text, huge, reserved] = await dispatchTo(q, CountProbe, { file, n: 2 }, { count: 3 });
+    const db = new (await import("node:sqlite")).DatabaseSync(q.databasePath);
+    db.exec(`UPDATE jobs SET available_at = 'tomorrow' WHERE id = ${text}`);
+    db.exec(`UPDATE jobs SET available_at = 9223372036854775807 WHERE id = ${huge}`);
+    db.exec(`UPDATE jobs SET reserved_at = 'a while ago' WHERE id = ${reserved}`);
+    const payloads = new Map(
+      db.prepare("SELECT id, payload FROM jobs").all().map((row) => [String(row.id), row.payload]),
+    );
+    db.close();
+
+    const daemon = await runToDrain(q.env());
+    assert.deepEqual(await readLines(file), ["1"], "the good job ran, the bad rows did not");
+    assert.equal(daemon.events.filter(isEvent("job:failed", "CountProbe")).length, 3);
+    const rows = await q.connection.failed.list();
+    const reasonOf = (id: string) =>
+      rows.find((row) => row.payload === payloads.get(id))?.exception;
+    assert.match(
+      reasonOf(text!)!,
+      new RegExp(`^PayloadError: Row ${text} of jobs has available_at 'tomorrow', not a unix time`),
+    );
+    assert.match(
+      reasonOf(huge!)!,
+      new RegExp(
+        `^PayloadError: Row ${huge} of jobs has available_at 9223372036854775807, past any`,
+      ),
+    );
+    assert.match(
+      reasonOf(reserved!)!,
+      new RegExp(
+        `^PayloadError: Row ${reserved} of jobs has reserved_at 'a while ago', not a unix`,
+      ),
+    );
+    assert.equal(reasonOf(good!), undefined);
+    await assertQueueEmpty(q);
+  } finally {
+    await q.cleanup();
+  }
+});
+
 Deno.test("daemon: a payload cannot switch a job's isolation or permissions", async () => {
   const q = await tempQueue();
   try {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { parsePayload } from "../src/payload/laravel_payload.ts";
 import { commandCalls, openQueue, RedisServer, TestClock } from "./redis_fixtures/helpers.ts";
 import type { RedisLostReservation } from "../src/drivers/redis/redis_queue_options.ts";
+import type { QueueUnusableError } from "../src/errors.ts";
 
 const job = (n: number, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ uuid: crypto.randomUUID(), job: "x", data: { n }, ...extra });
@@ -347,16 +348,34 @@ Deno.test("redis queue: semantics", async (t) => {
       },
     );
 
-    await t.step("a key of the wrong type is refused before anything moves", async () => {
-      await reset();
-      await queue.pushMany("default", [job(1), job(2)]);
-      await raw.set("queues:default:reserved", "oops");
-      await assert.rejects(
-        queue.reserve(["default"], 10),
-        /replied: WRONGTYPE queues:default:reserved holds a string, not a zset/,
-      );
-      assert.equal(await raw.llen("queues:default"), 2, "no job was popped");
-    });
+    await t.step(
+      "a key of the wrong type is refused before anything moves, naming its queue",
+      async () => {
+        await reset();
+        await queue.pushMany("default", [job(1), job(2)]);
+        await queue.pushMany("low", [job(3)]);
+        await raw.set("queues:low:reserved", "oops");
+        await assert.rejects(queue.reserve(["default", "low"], 10), (error: Error) => {
+          assert.equal(error.name, "QueueUnusableError");
+          assert.equal((error as QueueUnusableError).queue, "low");
+          assert.equal(
+            error.message,
+            "Cannot reserve jobs from queue 'low' as Redis key queues:low:reserved is a string, " +
+              "not a zset: delete or rename the key",
+          );
+          return true;
+        });
+        assert.equal(await raw.llen("queues:default"), 2, "no job was popped, not even default's");
+        await raw.del("queues:low:notify");
+        await raw.hset("queues:low:notify", "f", "v");
+        await raw.del("queues:low:reserved");
+        await assert.rejects(
+          queue.reserve(["low"], 10),
+          /^QueueUnusableError: .*Redis key queues:low:notify is a hash, not a list/,
+        );
+        assert.equal((await queue.reserve(["default"], 10)).length, 2, "default is fine alone");
+      },
+    );
 
     await t.step("migration is bounded per call (migrateBatchSize)", async () => {
       await reset();

@@ -25,6 +25,9 @@ const WORKER_EVENTS: readonly EventName[] = [
   "worker:lag",
   "lease:paused",
   "store:error",
+  "store:recovered",
+  "queue:set-aside",
+  "queue:restored",
 ];
 /** An isolated job class's children: every start and exit (one pair per job by default). */
 const CHILD_EVENTS: readonly EventName[] = ["child:started", "child:exited", "child:start-failed"];
@@ -150,8 +153,31 @@ export function printHumanEvents(
   });
   events.on(
     "store:error",
-    ({ operation, error }) =>
-      log.error(`Storage error during ${operation}: ${oneLine(error)}; retrying`),
+    ({ operation, error, refused }) =>
+      log.error(
+        `Storage error during ${operation}: ${oneLine(error)}; retrying${
+          refused
+            ? " (the store answered, so the daemon keeps running; repeats are not logged)"
+            : ""
+        }`,
+      ),
+  );
+  events.on(
+    "store:recovered",
+    ({ operation, downMs }) =>
+      log.info(`Storage works again for ${operation} after ${(downMs / 1000).toFixed(1)} s`),
+  );
+  events.on("queue:set-aside", ({ queue, problem, recheckSeconds }) =>
+    log.error(
+      `Queue ${queue} is set aside, its jobs left where they are: ${problem}; ` +
+        `the other queues are served meanwhile, and ${queue} is tried again every ${recheckSeconds} s`,
+    ));
+  events.on(
+    "queue:restored",
+    ({ queue, setAsideMs }) =>
+      log.info(
+        `Queue ${queue} is served again (set aside for ${(setAsideMs / 1000).toFixed(1)} s)`,
+      ),
   );
 }
 

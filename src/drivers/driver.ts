@@ -19,9 +19,9 @@ export interface ReservedJob {
   /** Driver-private handle (e.g. the exact reserved Redis member). */
   readonly handle?: unknown;
   /**
-   * Set when the store itself cannot keep this job's attempts (a Redis
-   * payload with no numeric `attempts`): the runtime fails it with this
-   * reason, never runs it.
+   * Set when the store itself cannot keep this job (a Redis payload with no
+   * numeric `attempts`; a `jobs` row whose available_at or reserved_at no
+   * worker can compare): the runtime fails it with this reason, never runs it.
    */
   readonly invalid?: string;
 }

@@ -23,6 +23,7 @@ import { resolveLeaseTiming } from "./lease_settings.ts";
 import { type DaemonOptions, resolveDaemonOptions, type ResolvedDaemonOptions } from "./options.ts";
 import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 import { Semaphore, Slots } from "./slots.ts";
+import { StoreHealth } from "./store_health.ts";
 import { catchStrayErrors } from "./stray_errors.ts";
 import { watchLimits } from "./limit_watch.ts";
 import { abortableDelay, DrainWaiter, nextTurn } from "./waiting.ts";
@@ -63,6 +64,7 @@ export class Daemon {
   readonly #leaseTiming: LeaseTiming | undefined;
   #leases: LeaseKeeper | undefined;
   readonly #pool: IsolatedPool;
+  readonly #health: StoreHealth;
   #stopReason: StopReason | undefined;
   #stopDetail: string | undefined;
   #started = 0;
@@ -81,6 +83,14 @@ export class Daemon {
       projectRoot: this.#o.projectRoot,
       pool: this.#o.pool,
       events: this.events,
+    });
+    this.#health = new StoreHealth({
+      queues: this.#o.queues,
+      events: this.events,
+      clock: this.#o.clock,
+      storeTimeoutMs: this.#o.storeTimeout * 1000,
+      // A set-aside queue is tried as often as timed work is checked for: never in a hot loop.
+      recheckMs: Math.max(1, this.#o.sleep) * 1000,
     });
     this.#deps = {
       driver: this.#o.driver,
@@ -162,8 +172,6 @@ export class Daemon {
 
   async #loop(): Promise<void> {
     const o = this.#o;
-    let storeDownSince: number | undefined;
-    let failures = 0;
     let storeWoke = false;
     while (this.#stopReason === undefined) {
       // One turn of the event loop per reservation: timers, signals and the
@@ -189,17 +197,16 @@ export class Daemon {
           continue;
         }
       }
-      let jobs: ReservedJob[];
-      try {
-        jobs = await o.driver.reserve(o.queues, limit);
-        storeDownSince = undefined;
-        failures = 0;
-      } catch (error) {
-        this.events.emit("store:error", { operation: "reserve", error: error as Error });
-        storeDownSince ??= o.clock();
-        if (o.clock() - storeDownSince > o.storeTimeout * 1000) this.stop("store-lost");
-        await abortableDelay(Math.min(5000, 50 * 2 ** failures++), this.#stopWake.signal);
-        continue;
+      const queues = this.#health.reservable();
+      let jobs: ReservedJob[] = [];
+      if (queues.length > 0) {
+        try {
+          jobs = await o.driver.reserve(queues, limit);
+          this.#health.succeeded(queues);
+        } catch (error) {
+          await this.#afterStoreFailure(error, queues, "reserve");
+          continue;
+        }
       }
       this.#leases?.hold(jobs);
       for (const job of jobs) this.#start(job);
@@ -212,13 +219,36 @@ export class Daemon {
         this.stop(o.once ? "once" : "empty");
         break;
       }
-      if (o.stopWhenDrained && this.#slots.inFlight === 0 && await this.#isDrained()) {
-        this.stop("drained");
-        break;
+      if (o.stopWhenDrained && this.#slots.inFlight === 0) {
+        let drained: boolean;
+        try {
+          drained = await this.#isDrained();
+        } catch (error) {
+          await this.#afterStoreFailure(error, [], "count jobs");
+          continue;
+        }
+        if (drained) {
+          this.stop("drained");
+          break;
+        }
       }
       storeWoke = await this.#waitForWork();
     }
     this.#finishWait();
+  }
+
+  /** Reports a failed store call, gives up when the store is lost, else waits as told. */
+  async #afterStoreFailure(
+    error: unknown,
+    queues: readonly string[],
+    operation: string,
+  ): Promise<void> {
+    const verdict = this.#health.failed(error, queues, operation);
+    if (verdict.storeLost !== undefined && this.#stopReason === undefined) {
+      this.#stopDetail = verdict.storeLost;
+      this.stop("store-lost");
+    }
+    if (verdict.retryInMs > 0) await abortableDelay(verdict.retryInMs, this.#stopWake.signal);
   }
 
   /** Waits for the store to have work, a slot to change, or stop: true when the store ended it. */
@@ -234,7 +264,11 @@ export class Daemon {
       wait.abort(WAKE);
       this.#stopWake.signal.removeEventListener("abort", onStop);
     };
-    await this.#o.driver.waitForJobs(this.#o.queues, this.#o.sleep * 1000, wait.signal);
+    // Set-aside queues are neither waited on nor left unchecked past their next try.
+    const served = this.#health.served();
+    const maxWaitMs = Math.min(this.#o.sleep * 1000, this.#health.msUntilRecheck() ?? Infinity);
+    if (served.length === 0) await abortableDelay(maxWaitMs, wait.signal);
+    else await this.#o.driver.waitForJobs(served, maxWaitMs, wait.signal);
     return !wait.signal.aborted;
   }
 
@@ -277,8 +311,9 @@ export class Daemon {
       });
   }
 
+  /** Nothing ready, delayed or reserved in the queues served (set-aside ones can't be reached). */
   async #isDrained(): Promise<boolean> {
-    for (const queue of this.#o.queues) {
+    for (const queue of this.#health.served()) {
       const counts = await this.#o.driver.counts(queue);
       if (counts.ready + counts.delayed + counts.reserved > 0) return false;
     }

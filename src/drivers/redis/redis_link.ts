@@ -9,6 +9,7 @@
  * reconnect attempts a command waits through before it fails.
  */
 import { isIP } from "node:net";
+import { KQueueError, StoreRefusedError } from "../../errors.ts";
 import { Redis, type RedisOptions } from "./ioredis.ts";
 import { describeEndpoint, type RedisEndpoint } from "./redis_endpoint.ts";
 
@@ -129,14 +130,20 @@ export class RedisLink {
 
   /**
    * One line for an error: a refused/lost connection names the server and
-   * the variables to check; a Redis reply is kept, with what was attempted.
+   * the variables to check; a Redis reply is kept, with what was attempted
+   * (a StoreRefusedError unless it is a transient one: LOADING, BUSY…).
+   * KQueue's own named errors are already one line: returned as they are.
    */
   describe(error: unknown, action: string): Error {
+    if (error instanceof KQueueError) return error;
     const where = describeEndpoint(this.endpoint);
     const vars = this.endpoint.source ?? "REDIS_HOST/REDIS_PORT";
     if (error !== undefined && !isConnectionError(error) && !isLoginError(error)) {
       const reply = firstLine(messageOf(error));
-      return new Error(`Cannot ${action} as Redis at ${where} replied: ${reply}`, { cause: error });
+      const message = `Cannot ${action} as Redis at ${where} replied: ${reply}`;
+      return isTransientReply(error)
+        ? new Error(message, { cause: error })
+        : new StoreRefusedError(message, { cause: error });
     }
     // A failed command says little ("max retries"); the socket's last error says why.
     const cause = this.#lastError ?? error;

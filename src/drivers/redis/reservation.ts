@@ -3,6 +3,7 @@
  * reply into `ReservedJob`s.
  */
 import type { Buffer } from "node:buffer";
+import { QueueUnusableError } from "../../errors.ts";
 import type { ReservedJob } from "../driver.ts";
 import type { Redis } from "./ioredis.ts";
 import type { QueueKeys } from "./keys.ts";
@@ -38,15 +39,56 @@ export interface ReserveCall {
   readonly migrateBatchSize: number;
 }
 
-/** One reserve script call (see scripts/reserve.ts), decoded. */
+/**
+ * One reserve script call (see scripts/reserve.ts), decoded. A key of the
+ * wrong type rejects with a QueueUnusableError naming its queue (the script
+ * refused before moving anything).
+ */
 export async function runReserve(client: Redis, call: ReserveCall): Promise<ReserveResult> {
   const reserveUntil = call.now + call.reservationSeconds;
-  const reply = await RESERVE.runBuffer(
-    client,
-    call.queues.flatMap((k) => [k.list, k.delayed, k.reserved, k.notify]),
-    [call.now, reserveUntil, call.limit, call.migrateBatchSize],
-  );
+  let reply: unknown;
+  try {
+    reply = await RESERVE.runBuffer(
+      client,
+      call.queues.flatMap((k) => [k.list, k.delayed, k.reserved, k.notify]),
+      [call.now, reserveUntil, call.limit, call.migrateBatchSize],
+    );
+  } catch (error) {
+    throw wrongTypeError(error, call.queues) ?? error;
+  }
   return decodeReserveReply(reply, call.queues, call.now, reserveUntil);
+}
+
+const KEY_TYPES: ReadonlyArray<[keyof QueueKeys, string]> = [
+  ["list", "list"],
+  ["delayed", "zset"],
+  ["reserved", "zset"],
+  ["notify", "list"],
+];
+
+/**
+ * The reserve script's `WRONGTYPE <key> holds a <type>, not a <type>`, as
+ * the queue that key belongs to; undefined for any other error. Keys are
+ * matched whole (a key name may hold spaces).
+ */
+export function wrongTypeError(
+  error: unknown,
+  queues: readonly QueueKeys[],
+): QueueUnusableError | undefined {
+  const message = error instanceof Error ? error.message : "";
+  if (!message.startsWith("WRONGTYPE ")) return undefined;
+  for (const keys of queues) {
+    for (const [field, wanted] of KEY_TYPES) {
+      const head = `WRONGTYPE ${keys[field]} holds a `;
+      if (!message.startsWith(head)) continue;
+      const actual = message.slice(head.length).split(",", 1)[0];
+      return new QueueUnusableError(
+        keys.queue,
+        `Redis key ${keys[field]} is a ${actual}, not a ${wanted}: delete or rename the key`,
+      );
+    }
+  }
+  return undefined;
 }
 
 export interface ReserveResult {

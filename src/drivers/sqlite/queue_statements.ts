@@ -24,6 +24,16 @@ export interface ReservedRow extends PayloadColumns {
   readonly reserved_at: number;
 }
 
+/** A row `findUnclaimable` found: which time column is unusable, and its value as an SQL literal. */
+export interface UnclaimableRow {
+  readonly id: number;
+  readonly column: "available_at" | "reserved_at";
+  /** SQLite's `typeof()` of the value: null, text, blob, integer or real. */
+  readonly type: string;
+  /** `quote()` of the value (text and blobs cut to 40 characters, then `…`). */
+  readonly shown: string;
+}
+
 /** What a guarded delete returns: the row as it was. */
 export interface DeletedRow extends PayloadColumns {
   readonly queue: string;
@@ -39,7 +49,32 @@ export interface QueueStatements {
   readonly upsertFailedJob: StatementSync;
   readonly countByState: StatementSync;
   readonly nextDueTimes: StatementSync;
+  readonly findUnclaimable: StatementSync;
+  readonly unclaimableWindowEnd: StatementSync;
+  readonly reserveUnclaimable: StatementSync;
   readonly dataVersion: StatementSync;
+}
+
+/**
+ * The last unix second worth waiting for: a time past it never comes due
+ * (and node:sqlite throws rather than read a larger integer as a number).
+ */
+export const LAST_USABLE_TIME = Number.MAX_SAFE_INTEGER;
+
+/**
+ * True for a row the claim can never take: not reserved, with an
+ * available_at that never compares as due (NULL, text, a blob, a number past
+ * LAST_USABLE_TIME), or reserved, with such a reserved_at. The comparisons
+ * are the claim's own (`<=` under the column's affinity), so a row the claim
+ * could take never matches: a float time in the past, say, is claimed as Laravel claims it.
+ */
+const UNCLAIMABLE = `((reserved_at IS NULL AND NOT COALESCE(available_at <= ${LAST_USABLE_TIME}, 0))
+  OR NOT COALESCE(reserved_at <= ${LAST_USABLE_TIME}, 1))`;
+
+/** `quote()` of a value for a message; text and blobs cut to 40 characters. */
+function shownValue(column: string): string {
+  return `CASE WHEN typeof(${column}) IN ('text', 'blob') AND length(${column}) > 40
+    THEN quote(substr(${column}, 1, 40)) || '…' ELSE quote(${column}) END`;
 }
 
 export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): QueueStatements {
@@ -141,9 +176,61 @@ export function prepareQueueStatements(db: DatabaseSync, tables: QueueTables): Q
      * Cost: scans the queue's rows through jobs_queue_index.
      */
     nextDueTimes: db.prepare(
-      `SELECT MIN(CASE WHEN reserved_at IS NULL THEN available_at END) AS nextAvailableAt,
-              MIN(reserved_at) AS oldestReservedAt
+      `SELECT MIN(CASE WHEN reserved_at IS NULL AND available_at <= ${LAST_USABLE_TIME}
+                  THEN available_at END) AS nextAvailableAt,
+              MIN(CASE WHEN reserved_at <= ${LAST_USABLE_TIME} THEN reserved_at END)
+                AS oldestReservedAt
        FROM ${jobs} WHERE queue = :queue`,
+    ),
+
+    /**
+     * The rows the claim can never take (see UNCLAIMABLE) in one window of a
+     * queue: its next :window rows after id :after, in id order. Rarely run
+     * (the sweep), never as part of the claim of good rows.
+     * Bindings: queue, after (0: from the start), window, limit.
+     * Returns: UnclaimableRow for at most :limit rows, in id order.
+     * Cost: :window entries of jobs_queue_index, and their rows.
+     */
+    findUnclaimable: db.prepare(
+      `SELECT id,
+         CASE WHEN reserved_at IS NULL THEN 'available_at' ELSE 'reserved_at' END AS "column",
+         CASE WHEN reserved_at IS NULL THEN typeof(available_at) ELSE typeof(reserved_at) END
+           AS type,
+         CASE WHEN reserved_at IS NULL THEN ${shownValue("available_at")}
+           ELSE ${shownValue("reserved_at")} END AS shown
+       FROM (SELECT id, available_at, reserved_at FROM ${jobs}
+             WHERE queue = :queue AND id > :after AND id <= ${LAST_USABLE_TIME}
+             ORDER BY id LIMIT :window)
+       WHERE ${UNCLAIMABLE}
+       ORDER BY id LIMIT :limit`,
+    ),
+
+    /**
+     * Where the same window ends.
+     * Bindings: queue, after, window.
+     * Returns: one row { scanned, last }: its number of rows (fewer than
+     *   :window: it reached the queue's end) and its last id (null when empty).
+     * Cost: :window entries of jobs_queue_index (covering).
+     */
+    unclaimableWindowEnd: db.prepare(
+      `SELECT COUNT(*) AS scanned, MAX(id) AS last
+       FROM (SELECT id FROM ${jobs}
+             WHERE queue = :queue AND id > :after AND id <= ${LAST_USABLE_TIME}
+             ORDER BY id LIMIT :window)`,
+    ),
+
+    /**
+     * Reserves a row findUnclaimable found, if the claim still cannot take it,
+     * so that the runtime can fail it through the usual guarded delete:
+     * reserved_at = :now, attempts + 1 (1 when attempts is no count either).
+     * Bindings: id, now.
+     * Returns: the row as reserveFromQueue returns it, or undefined.
+     */
+    reserveUnclaimable: db.prepare(
+      `UPDATE ${jobs} SET reserved_at = :now, attempts = CASE
+         WHEN attempts BETWEEN 0 AND ${LAST_USABLE_TIME - 1} THEN attempts + 1 ELSE 1 END
+       WHERE id = :id AND ${UNCLAIMABLE}
+       RETURNING id, queue, payload, ${PAYLOAD_BYTES}, attempts, reserved_at`,
     ),
 
     /**

@@ -21,6 +21,7 @@ import {
 import * as check from "./validate.ts";
 import { SqliteLeases } from "./sqlite_leases.ts";
 import { availableAtSeconds } from "./time.ts";
+import { UnclaimableSweep } from "./unclaimable_rows.ts";
 
 export class SqliteQueue implements QueueDriver {
   readonly connectionName: string;
@@ -34,6 +35,7 @@ export class SqliteQueue implements QueueDriver {
   readonly #settings: QueueSettings;
   readonly #waiter: JobWaiter;
   readonly #acks = new AckBuffer();
+  readonly #unclaimable: UnclaimableSweep;
   readonly #inFlight = new Set<Promise<unknown>>();
   #cancelAckFlush: (() => void) | undefined;
   #baseline: WaitBaseline = { dataVersion: undefined, localWrites: 0 };
@@ -73,6 +75,7 @@ export class SqliteQueue implements QueueDriver {
     });
     this.#statements = statements;
     this.#settings = settings;
+    this.#unclaimable = new UnclaimableSweep(settings.tables.jobs);
     this.#waiter = new JobWaiter({
       pollIntervalMs: settings.pollIntervalMs,
       readDataVersion: () => sql.readDataVersion(statements),
@@ -116,7 +119,9 @@ export class SqliteQueue implements QueueDriver {
 
   /**
    * One transaction: deletes the buffered acks, then claims up to `limit`
-   * rows, queues in priority order. Sorted by queue priority, then id.
+   * rows, queues in priority order. Sorted by queue priority, then id. Now
+   * and then it first takes rows no claim ever could (see UnclaimableSweep):
+   * those come first, marked `invalid` for the runtime to fail.
    */
   async reserve(queues: readonly string[], limit: number): Promise<ReservedJob[]> {
     const action = "reserve jobs";
@@ -124,21 +129,30 @@ export class SqliteQueue implements QueueDriver {
     check.requirePositiveInteger(action, "limit", limit);
     this.#requireOpen(action);
     const acks = this.#acks.take();
+    const nowMs = this.#settings.clock();
+    const sweeping = this.#unclaimable.due(nowMs);
     let result;
     try {
-      result = await this.#write(action, () => ({
-        deleted: sql.deleteAcked(this.#statements, acks),
-        // Read inside the transaction: no other connection can commit until we do.
-        dataVersion: sql.readDataVersion(this.#statements),
-        localWrites: this.#waiter.localWrites,
-        jobs: sql.claimJobs(
-          this.#statements,
-          queues,
-          limit,
-          this.#settings.clock(),
-          this.#reservationSeconds,
-        ),
-      }));
+      result = await this.#write(action, () => {
+        const deleted = sql.deleteAcked(this.#statements, acks);
+        const swept = sweeping
+          ? this.#unclaimable.sweep(this.#statements, queues, limit, nowMs)
+          : undefined;
+        return {
+          deleted,
+          // Read inside the transaction: no other connection can commit until we do.
+          dataVersion: sql.readDataVersion(this.#statements),
+          localWrites: this.#waiter.localWrites,
+          swept,
+          jobs: sql.claimJobs(
+            this.#statements,
+            queues,
+            limit - (swept?.jobs.length ?? 0),
+            this.#settings.clock(),
+            this.#reservationSeconds,
+          ),
+        };
+      });
     } catch (error) {
       this.#acks.putBack(acks);
       this.#scheduleAckFlush();
@@ -146,7 +160,9 @@ export class SqliteQueue implements QueueDriver {
     }
     this.#reportLost("ack", acks.resolve(result.deleted));
     this.#baseline = { dataVersion: result.dataVersion, localWrites: result.localWrites };
-    return result.jobs;
+    if (result.swept === undefined) return result.jobs;
+    this.#unclaimable.advance(result.swept, nowMs);
+    return result.swept.jobs.length === 0 ? result.jobs : [...result.swept.jobs, ...result.jobs];
   }
 
   /**
