@@ -31,13 +31,22 @@ export class RedisServer {
   }
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    const dir = await Deno.makeTempDir({ prefix: "kqueue-redis-" });
-    const server = new RedisServer(port, dir, options);
-    await server.#spawn();
-    return server;
+    for (let attempt = 1;; attempt++) {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (listener.addr as Deno.NetAddr).port;
+      listener.close();
+      const dir = await Deno.makeTempDir({ prefix: "kqueue-redis-" });
+      const server = new RedisServer(port, dir, options);
+      try {
+        await server.#spawn();
+        return server;
+      } catch (error) {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+        // Another process (a parallel test file) took the port between the probe and the bind.
+        const taken = (error as Error).message.includes("Address already in use");
+        if (!taken || attempt === 5) throw error;
+      }
+    }
   }
 
   get url(): string {
