@@ -129,3 +129,55 @@ Deno.test("lease keeper: a reservation held right before the main thread blocks 
     await keeper.stop();
   }
 });
+
+Deno.test("lease keeper: an identity too large for the mailbox goes by message, and so does its drop", async () => {
+  const extended = new Map<string, number>();
+  const support: LeaseSupport = {
+    retryAfter: 90,
+    useLease: () => {},
+    extender: { moduleUrl: EXTENDER, config: {} },
+    identityOf: (job) => job.id,
+    extended: (job) => extended.set(job.id, (extended.get(job.id) ?? 0) + 1),
+  };
+  const keeper = await LeaseKeeper.start(
+    support,
+    { leaseSeconds: 1, renewMs: 30, livenessMs: 2000 },
+    new EventBus(),
+  );
+  const job = (id: string): ReservedJob => ({
+    id,
+    queue: "default",
+    rawPayload: "{}",
+    attempts: 1,
+    reservedAt: 0,
+  });
+  const until = async (condition: () => boolean, what: string) => {
+    const deadline = Date.now() + 5000;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  try {
+    const large = job("L".repeat(400 * 1024)); // over a quarter of the 1 MiB ring
+    const small = job("s");
+    keeper.hold([large, small]);
+    await until(() => (extended.get(large.id) ?? 0) >= 2, "the large one extended");
+    await until(() => (extended.get(small.id) ?? 0) >= 2, "the small one extended");
+    keeper.drop(large);
+    keeper.drop(small);
+    // An absence cannot be awaited: past the message drops' flush (100 ms) and a few rounds,
+    // nothing more may come.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const after = { large: extended.get(large.id)!, small: extended.get(small.id)! };
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.deepEqual(
+      { large: extended.get(large.id), small: extended.get(small.id) },
+      after,
+      "no extension after the drops",
+    );
+    assert.equal(keeper.held, 0);
+  } finally {
+    await keeper.stop();
+  }
+});
