@@ -27,6 +27,7 @@ import { StoreHealth } from "./store_health.ts";
 import { catchStrayErrors } from "./stray_errors.ts";
 import { watchLimits } from "./limit_watch.ts";
 import { abortableDelay, DrainWaiter, nextTurn } from "./waiting.ts";
+import { WorkWait } from "./work_wait.ts";
 
 export interface DaemonResult {
   readonly reason: StopReason;
@@ -48,8 +49,6 @@ const EXIT_CODES: Partial<Record<StopReason, number>> = { memory: 12, "store-los
  */
 const SMALL_REFILL_SHARE = 0.25;
 const REFILL_WAIT_MS = 2;
-/** The reason idle waits are ended with. */
-const WAKE = "wake";
 
 export class Daemon {
   readonly events: EventBus;
@@ -70,8 +69,7 @@ export class Daemon {
   #started = 0;
   #processed = 0;
   #peak = 0;
-  /** Removes the listeners of the last wait for work (see `#waitForWork`). */
-  #endWait: (() => void) | undefined;
+  readonly #workWait = new WorkWait(this.#slots, this.#stopWake.signal);
   #run: Promise<DaemonResult> | undefined;
 
   constructor(options: DaemonOptions) {
@@ -210,7 +208,7 @@ export class Daemon {
       }
       this.#leases?.hold(jobs);
       for (const job of jobs) this.#start(job);
-      this.#finishWait();
+      this.#workWait.finish();
       if (jobs.length > 0) {
         if (o.once) this.stop("once");
         continue;
@@ -234,7 +232,7 @@ export class Daemon {
       }
       storeWoke = await this.#waitForWork();
     }
-    this.#finishWait();
+    this.#workWait.finish();
   }
 
   /** Reports a failed store call, gives up when the store is lost, else waits as told. */
@@ -252,31 +250,14 @@ export class Daemon {
   }
 
   /** Waits for the store to have work, a slot to change, or stop: true when the store ended it. */
-  async #waitForWork(): Promise<boolean> {
-    this.#finishWait();
-    const wait = new AbortController();
-    // A reason: the default DOMException builds a stack (~70 µs on every wake-up).
-    const onStop = () => wait.abort(WAKE);
-    this.#stopWake.signal.addEventListener("abort", onStop, { once: true });
-    void this.#slots.changed(wait.signal).then(() => wait.abort(WAKE));
-    // Ending the wait's listeners costs tens of µs: the loop does it after starting the jobs.
-    this.#endWait = () => {
-      wait.abort(WAKE);
-      this.#stopWake.signal.removeEventListener("abort", onStop);
-    };
+  #waitForWork(): Promise<boolean> {
     // Set-aside queues are neither waited on nor left unchecked past their next try.
     const served = this.#health.served();
     const maxWaitMs = Math.min(this.#o.sleep * 1000, this.#health.msUntilRecheck() ?? Infinity);
-    if (served.length === 0) await abortableDelay(maxWaitMs, wait.signal);
-    else await this.#o.driver.waitForJobs(served, maxWaitMs, wait.signal);
-    return !wait.signal.aborted;
-  }
-
-  /** Ends the listeners of the last wait, if not done yet. */
-  #finishWait(): void {
-    const end = this.#endWait;
-    this.#endWait = undefined;
-    end?.();
+    const storeWait = served.length === 0
+      ? undefined
+      : (signal: AbortSignal) => this.#o.driver.waitForJobs(served, maxWaitMs, signal);
+    return this.#workWait.wait(storeWait, maxWaitMs);
   }
 
   #isolatedBacklogCoversChildren(): boolean {
