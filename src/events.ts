@@ -88,7 +88,16 @@ export interface KQueueEvents {
    * answered with an error (an ACL, OOM, a script error), so it is no outage:
    * reported once until the reply changes, and `--store-timeout` does not apply.
    */
-  "store:error": { readonly operation: string; readonly error: Error; readonly refused?: boolean };
+  "store:error": {
+    readonly operation: string;
+    readonly error: Error;
+    readonly refused?: boolean;
+    /**
+     * Given up on (the queue closing, a forced stop, a bad call): the job
+     * stays reserved and comes back when its reservation lapses. Unset: retried.
+     */
+    readonly givenUp?: boolean;
+  };
   /** Reserving works again after failing for `downMs` (an outage, or refusals). */
   "store:recovered": { readonly operation: string; readonly downMs: number };
   /**

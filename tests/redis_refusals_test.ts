@@ -258,3 +258,54 @@ Deno.test("redis refusals: the CLI names the key once, serves the other queue, a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+let openGate: (() => void) | undefined;
+
+/** Runs until the test opens its gate. */
+class Gated extends KQueueJob {
+  override async handle(): Promise<void> {
+    await new Promise<void>((resolve) => openGate = resolve);
+    ran.push("gated");
+  }
+}
+
+Deno.test("redis refusals: an ack refused while Redis rejects writes is written once they are allowed; the job runs once and is not failed", async () => {
+  ran.length = 0;
+  const server = await RedisServer.start();
+  const raw = server.client();
+  const { queue, failed } = await openQueue(server);
+  const registry = new JobRegistry();
+  registry.register(Gated);
+  const daemon = new Daemon({ driver: queue, registry, sleep: 1, memory: 0, storeTimeout: 0 });
+  const events = record(daemon, ["job:started", "job:done", "store:error", "job:failed"]);
+  let run: Promise<DaemonResult> | undefined;
+  try {
+    await queue.push("default", prepareDispatch(Gated, {}).payload);
+    run = daemon.run();
+    await events.next("job:started");
+    await until(() => Promise.resolve(openGate), (gate) => gate !== undefined, "the job running");
+    // Every write is refused now (NOREPLICAS), the ack's included.
+    await raw.config("SET", "min-replicas-to-write", "1");
+    openGate!();
+    await events.next("job:done");
+    await until(
+      () => Promise.resolve(events.of("store:error").filter((e) => e.operation === "ack").length),
+      (n) => n >= 2,
+      "the refused ack tried again",
+    );
+    assert.match(events.of("store:error")[0]!.error.message, /NOREPLICAS/);
+    assert.equal(await raw.zcard("queues:default:reserved"), 1, "not acked while refused");
+    await raw.config("SET", "min-replicas-to-write", "0");
+    await until(() => raw.zcard("queues:default:reserved"), (n) => n === 0, "the ack written");
+    assert.deepEqual(ran, ["gated"]);
+    assert.deepEqual(events.of("job:failed"), []);
+    assert.deepEqual(failed.entries, []);
+    assert.deepEqual(await raw.keys("queues:*"), [], "nothing left to run again");
+  } finally {
+    openGate?.();
+    daemon.stop();
+    await run?.catch(() => {});
+    await queue.close();
+    await server.stop();
+  }
+});

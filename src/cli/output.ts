@@ -153,12 +153,14 @@ export function printHumanEvents(
   });
   events.on(
     "store:error",
-    ({ operation, error, refused }) =>
+    ({ operation, error, refused, givenUp }) =>
       log.error(
-        `Storage error during ${operation}: ${oneLine(error)}; retrying${
-          refused
-            ? " (the store answered, so the daemon keeps running; repeats are not logged)"
-            : ""
+        `Storage error during ${operation}: ${oneLine(error)}; ${
+          givenUp
+            ? "not written: the job comes back when its reservation lapses"
+            : refused
+            ? "retrying (the store answered, so the daemon keeps running; repeats are not logged)"
+            : "retrying"
         }`,
       ),
   );

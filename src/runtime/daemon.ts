@@ -280,10 +280,16 @@ export class Daemon {
     processJob(ticket, this.#deps)
       .catch((error) => {
         // A storage write failed: the job stays reserved and comes back after retry_after.
-        this.events.emit("store:error", { operation: "settle", error: error as Error });
+        this.events.emit("store:error", {
+          operation: "settle",
+          error: error as Error,
+          givenUp: true,
+        });
       })
       .finally(() => {
-        this.#leases?.drop(reserved);
+        const leases = this.#leases;
+        if (ticket.acking) void ticket.acking.finally(() => leases?.drop(reserved));
+        else leases?.drop(reserved);
         this.#tickets.delete(ticket);
         this.#processed++;
         this.#slots.give();
@@ -327,7 +333,9 @@ export class Daemon {
     this.#force.abort();
     for (const ticket of running) {
       putBackAfterForcedStop(ticket, this.#deps)
-        .catch((error) => this.events.emit("store:error", { operation: "requeue", error }))
+        .catch((error) =>
+          this.events.emit("store:error", { operation: "requeue", error, givenUp: true })
+        )
         .finally(() => {
           this.#leases?.drop(ticket.reserved);
           this.#tickets.delete(ticket);

@@ -15,6 +15,7 @@ import type { RegisteredJob } from "../jobs/registry.ts";
 import { CALL_QUEUED_HANDLER, type ParsedPayload } from "../payload/laravel_payload.ts";
 import { printable } from "../payload/untrusted_text.ts";
 import { isolatedOptions, isolatedRequest } from "./attempt_requests.ts";
+import { settleWithRetry } from "./settle_retry.ts";
 import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
 
 /** `--unknown-jobs=leave`: back untouched (attempt not counted), due again after a delay. */
@@ -73,10 +74,12 @@ export async function recordFailure(
   durationMs: number,
 ): Promise<boolean> {
   const uuid = payload?.uuid ?? crypto.randomUUID(); // failed_jobs.uuid is NOT NULL UNIQUE
-  const written = await deps.driver.fail(ticket.reserved, {
-    uuid,
-    exception: formatException(error),
-  });
+  const exception = formatException(error);
+  const written = await settleWithRetry(
+    deps,
+    "fail",
+    () => deps.driver.fail(ticket.reserved, { uuid, exception }),
+  );
   if (written === false) {
     reservationLost(deps, ticket.ref!, "fail");
     return false;

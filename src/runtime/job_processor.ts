@@ -35,6 +35,7 @@ import {
 } from "./job_failure.ts";
 import { type AttemptLimits, resolveLimits } from "./limits.ts";
 import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
+import { settleWithRetry } from "./settle_retry.ts";
 
 export async function processJob(ticket: Ticket, deps: ProcessorDeps): Promise<void> {
   const { reserved } = ticket;
@@ -152,16 +153,22 @@ async function applyDecision(
   const ref = ticket.ref!;
   const durationMs = deps.clock() - started;
   if (decision.action === "ack") {
-    // Not awaited: acks are batched with the next reservation; the slot frees now.
-    deps.driver.ack(ticket.reserved).then(
+    // Not awaited: acks are batched with the next reservation; the slot frees now, the
+    // lease is kept until the ack is written (see Ticket.acking).
+    ticket.acking = settleWithRetry(deps, "ack", () => deps.driver.ack(ticket.reserved)).then(
       (deleted) => deleted === false && reservationLost(deps, ref, "ack"),
-      (error) => deps.events.emit("store:error", { operation: "ack", error }),
+      (error) => deps.events.emit("store:error", { operation: "ack", error, givenUp: true }),
     );
     deps.events.emit("job:done", { job: ref, durationMs });
     return;
   }
   if (decision.action === "release") {
-    if (await deps.driver.release(ticket.reserved, decision.delaySeconds) === false) {
+    const released = await settleWithRetry(
+      deps,
+      "release",
+      () => deps.driver.release(ticket.reserved, decision.delaySeconds),
+    );
+    if (released === false) {
       return reservationLost(deps, ref, "release");
     }
     const error = "error" in outcome ? outcome.error : undefined;

@@ -19,6 +19,8 @@ export interface Ticket {
   settling: boolean;
   /** The inline attempt passed its timeout (still running): a forced shutdown counts the attempt. */
   timedOut?: boolean;
+  /** The job's ack, until written: its lease is kept alive until then. */
+  acking?: Promise<unknown>;
 }
 
 export interface ProcessorDeps {
