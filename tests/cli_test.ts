@@ -25,6 +25,10 @@ Deno.test("cli: bad input gets one line naming the problem, exit code 2", async 
         ["work", "--concurrency=0", "--jobs", FIXTURE_JOBS],
         /--concurrency=0 is not valid: it must be a positive integer/,
       ],
+      [
+        ["work", "--sleep=0", "--jobs", FIXTURE_JOBS],
+        /--sleep=0 is not valid: it is only the longest idle wait .*use 3 \(the default\)/,
+      ],
       [["work", "--nope"], /Unknown option '--nope' for 'work'/],
       [
         ["work", "--allow-unscoped=", "--jobs", FIXTURE_JOBS],

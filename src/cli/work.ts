@@ -138,7 +138,7 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
       memory: numberFlag(values, "memory", MEGABYTES),
       maxJobs: numberFlag(values, "max-jobs", NON_NEGATIVE_INTEGER),
       maxTime: numberFlag(values, "max-time", SECONDS),
-      sleep: numberFlag(values, "sleep", SECONDS),
+      sleep: sleepFlag(values),
       shutdownTimeout: numberFlag(values, "shutdown-timeout", SECONDS),
       storeTimeout: numberFlag(values, "store-timeout", SECONDS),
       lease,
@@ -238,6 +238,18 @@ async function childUserFlag(
   } catch (error) {
     throw new CliError((error as Error).message);
   }
+}
+
+/** `--sleep=S`: only the longest idle wait (new jobs wake the daemon), so 0 would just spin. */
+function sleepFlag(values: Record<string, string | boolean | undefined>): number | undefined {
+  const sleep = numberFlag(values, "sleep", SECONDS);
+  if (sleep === 0) {
+    throw new CliError(
+      "--sleep=0 is not valid: it is only the longest idle wait (new jobs wake the daemon at once), " +
+        "so it must be above 0: use 3 (the default) or a fraction like 0.5",
+    );
+  }
+  return sleep;
 }
 
 function unknownJobsFlag(value: string | boolean | undefined): "fail" | "leave" | undefined {
