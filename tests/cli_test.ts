@@ -128,6 +128,16 @@ Deno.test("cli: number flags and KQUEUE_*/Laravel variables take plain digits on
       [work([]), { DB_QUEUE_RETRY_AFTER: "1e2" }, /DB_QUEUE_RETRY_AFTER=1e2 is not valid/],
       [dispatch(["--count=2.0"]), {}, /--count=2\.0 is not valid: it must be a positive integer/],
       [
+        dispatch(["--count=1000000000"]),
+        {},
+        /^kqueue: --count=1000000000 is too many for one dispatch: use at most 1000000 /,
+      ],
+      [
+        dispatch(["--delay=99999999999999999999"]),
+        {},
+        /^kqueue: --delay=99999999999999999999 is too long: it puts the job past unix time 4294967295 \(2106-02-07 06:28:15 UTC\).*: use at most \d+ seconds$/,
+      ],
+      [
         dispatch(["--delay=1e1"]),
         {},
         new RegExp(`--delay=1e1 is not valid: it must be a ${seconds}$`),
@@ -166,6 +176,30 @@ Deno.test("cli: number flags and KQUEUE_*/Laravel variables take plain digits on
     );
     assert.equal(ran.code, 0, ran.stderr);
     assert.match(ran.stderr, /leases 9 s, renewed every 2\.5 s \(liveness limit 4\.5 s\)/);
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("cli: dispatch --count pushes in batches and --delay may reach 2106, Laravel's last available_at", async () => {
+  const q = await tempQueue();
+  try {
+    const lastSecond = 4294967295 - Math.ceil(Date.now() / 1000) - 60;
+    const sent = await kqueue([
+      "dispatch",
+      "CountProbe",
+      "--jobs",
+      FIXTURE_JOBS,
+      "--count=2500",
+      `--delay=${lastSecond}`,
+    ], q.env());
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.match(sent.stdout, /Dispatched 2500 × CountProbe to database\/default, delay \d+ s/);
+    assert.deepEqual(await q.connection.driver.counts("default"), {
+      ready: 0,
+      delayed: 2500,
+      reserved: 0,
+    });
   } finally {
     await q.cleanup();
   }
