@@ -286,6 +286,37 @@ Deno.test("cli: a DB_DATABASE in a folder that does not exist, or :memory:, is r
   assert.equal(exists, false, "no folder was created");
 });
 
+Deno.test("cli: a store that cannot be reached at start-up exits 1 with one line (2 stays for bad input)", async () => {
+  const q = await tempQueue();
+  try {
+    // A port nothing listens on: bound, then closed.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const env = q.env({
+      QUEUE_CONNECTION: "redis",
+      REDIS_HOST: "127.0.0.1",
+      REDIS_PORT: `${port}`,
+    });
+    for (
+      const args of [
+        ["work", "--jobs", FIXTURE_JOBS, "--store-timeout=3"],
+        ["dispatch", "CountProbe", "--jobs", FIXTURE_JOBS],
+      ]
+    ) {
+      const result = await kqueue(args, env);
+      assert.equal(result.code, 1, `${args[0]}: exit 1 (got ${result.code}: ${result.stderr})`);
+      assert.match(
+        result.stderr,
+        new RegExp(`^kqueue: Cannot reach Redis at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
+      );
+      assert.equal(result.stderr.split("\n").length, 1, result.stderr);
+    }
+  } finally {
+    await q.cleanup();
+  }
+});
+
 Deno.test("cli: a flag given without its value says how to write it", async () => {
   const result = await kqueue(["work", "--concurrency", "--stop-when-empty"]);
   assert.equal(result.code, 2);

@@ -4,7 +4,7 @@ import { prepareDispatch } from "../dispatch.ts";
 import { checkDueTime } from "../drivers/due_time.ts";
 import { discoverJobs } from "../jobs/discover.ts";
 import { numberFlag, parseFlags, POSITIVE_INTEGER, SECONDS } from "./args.ts";
-import { CliError } from "./cli_error.ts";
+import { CliError, openStoreError } from "./cli_error.ts";
 
 const FLAGS = {
   queue: { type: "string" },
@@ -75,7 +75,7 @@ export async function dispatchCommand(
     ...(first.connection ? { name: first.connection } : {}),
     ...(values.database ? { databasePath: String(values.database) } : {}),
   }).catch((error) => {
-    throw new CliError((error as Error).message);
+    throw openStoreError(error);
   });
   try {
     const queue = first.queue ?? connection.defaultQueue;

@@ -19,7 +19,7 @@ import {
   POSITIVE_SECONDS,
   SECONDS,
 } from "./args.ts";
-import { CliError } from "./cli_error.ts";
+import { CliError, openStoreError } from "./cli_error.ts";
 import { printHumanEvents, printJsonEvents } from "./output.ts";
 
 export const WORK_FLAGS = {
@@ -110,7 +110,7 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
     ...(values.database ? { databasePath: String(values.database) } : {}),
     ...(retryAfter !== undefined ? { retryAfter } : {}),
   }).catch((error) => {
-    throw new CliError((error as Error).message);
+    throw openStoreError(error);
   });
   for (const warning of connection.warnings) env.log.warn(warning);
   useConnection(connection); // jobs that dispatch jobs reuse the daemon's connection
