@@ -167,7 +167,12 @@ export class RedisLink {
       : (cause as Error | undefined)?.name === "MaxRetriesPerRequestError"
       ? "connection lost"
       : firstLine(message);
-    return new StoreUnreachableError(
+    // A socket error (ECONNREFUSED, ETIMEDOUT) or a lost connection is an outage; a TLS
+    // verdict (SELF_SIGNED_CERT_IN_CHAIN, CERT_HAS_EXPIRED) is the config's to fix.
+    const Kind = typeof code === "string" && !/^E[A-Z]+$/.test(code)
+      ? Error
+      : StoreUnreachableError;
+    return new Kind(
       `Cannot reach Redis at ${where} (${reason}): is redis-server running? (${vars})`,
       { cause },
     );
