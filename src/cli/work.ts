@@ -245,8 +245,8 @@ function sleepFlag(values: Record<string, string | boolean | undefined>): number
   const sleep = numberFlag(values, "sleep", SECONDS);
   if (sleep === 0) {
     throw new CliError(
-      "--sleep=0 is not valid: it is only the longest idle wait (new jobs wake the daemon at once), " +
-        "so it must be above 0: use 3 (the default) or a fraction like 0.5",
+      `--sleep=${values.sleep} is not valid: it is only the longest idle wait (new jobs wake the daemon at once), ` +
+        `so it must be above 0: use 3 (the default) or a fraction like 0.5`,
     );
   }
   return sleep;
