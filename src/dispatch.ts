@@ -15,6 +15,7 @@ import { jobNameOf } from "./jobs/registry.ts";
 import { buildPayload, MAX_PAYLOAD_BYTES } from "./payload/laravel_payload.ts";
 import { serializeJobCommand } from "./payload/php_serialize.ts";
 import { openConnection, type QueueConnection } from "./connection.ts";
+import { checkDueTime } from "./drivers/due_time.ts";
 
 const connections = new Map<string, Promise<QueueConnection>>();
 let defaultName: string | undefined;
@@ -131,6 +132,7 @@ export function prepareDispatch(
       `Cannot dispatch ${name} as 'delay' must be non-negative seconds: current value is ${delay}`,
     );
   }
+  checkDueTime(`Cannot dispatch ${name}: a delay of ${delay} seconds`, Date.now(), delay);
   const queue = options.queue ?? config.queue;
   if (queue !== undefined && (queue.trim() === "" || /[,\s]/.test(queue))) {
     throw new TypeError(

@@ -70,6 +70,15 @@ export class StoreRefusedError extends KQueueError {
   override name = "StoreRefusedError";
 }
 
+/**
+ * The store could not be reached (Redis refused the connection or timed out,
+ * the database stayed locked): an outage, not bad input. At start-up the CLI
+ * exits 1 for it (2 is for bad flags and config).
+ */
+export class StoreUnreachableError extends KQueueError {
+  override name = "StoreUnreachableError";
+}
+
 /** The plain shape in which an error crosses a process boundary. */
 export interface SerializedError {
   name: string;

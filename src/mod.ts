@@ -24,6 +24,7 @@ export {
   PermissionDeniedError,
   QueueUnusableError,
   StoreRefusedError,
+  StoreUnreachableError,
   TimeoutExceededError,
   UnrecoverableError,
 } from "./errors.ts";

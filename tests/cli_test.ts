@@ -25,6 +25,10 @@ Deno.test("cli: bad input gets one line naming the problem, exit code 2", async 
         ["work", "--concurrency=0", "--jobs", FIXTURE_JOBS],
         /--concurrency=0 is not valid: it must be a positive integer/,
       ],
+      [
+        ["work", "--sleep=0", "--jobs", FIXTURE_JOBS],
+        /--sleep=0 is not valid: it is only the longest idle wait .*use 3 \(the default\)/,
+      ],
       [["work", "--nope"], /Unknown option '--nope' for 'work'/],
       [
         ["work", "--allow-unscoped=", "--jobs", FIXTURE_JOBS],
@@ -124,6 +128,16 @@ Deno.test("cli: number flags and KQUEUE_*/Laravel variables take plain digits on
       [work([]), { DB_QUEUE_RETRY_AFTER: "1e2" }, /DB_QUEUE_RETRY_AFTER=1e2 is not valid/],
       [dispatch(["--count=2.0"]), {}, /--count=2\.0 is not valid: it must be a positive integer/],
       [
+        dispatch(["--count=1000000000"]),
+        {},
+        /^kqueue: --count=1000000000 is too many for one dispatch: use at most 1000000 /,
+      ],
+      [
+        dispatch(["--delay=99999999999999999999"]),
+        {},
+        /^kqueue: --delay=99999999999999999999 is too long: it puts the job past unix time 4294967295 \(2106-02-07 06:28:15 UTC\).*: use at most \d+ seconds$/,
+      ],
+      [
         dispatch(["--delay=1e1"]),
         {},
         new RegExp(`--delay=1e1 is not valid: it must be a ${seconds}$`),
@@ -162,6 +176,30 @@ Deno.test("cli: number flags and KQUEUE_*/Laravel variables take plain digits on
     );
     assert.equal(ran.code, 0, ran.stderr);
     assert.match(ran.stderr, /leases 9 s, renewed every 2\.5 s \(liveness limit 4\.5 s\)/);
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("cli: dispatch --count pushes in batches and --delay may reach 2106, Laravel's last available_at", async () => {
+  const q = await tempQueue();
+  try {
+    const lastSecond = 4294967295 - Math.ceil(Date.now() / 1000) - 60;
+    const sent = await kqueue([
+      "dispatch",
+      "CountProbe",
+      "--jobs",
+      FIXTURE_JOBS,
+      "--count=2500",
+      `--delay=${lastSecond}`,
+    ], q.env());
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.match(sent.stdout, /Dispatched 2500 × CountProbe to database\/default, delay \d+ s/);
+    assert.deepEqual(await q.connection.driver.counts("default"), {
+      ready: 0,
+      delayed: 2500,
+      reserved: 0,
+    });
   } finally {
     await q.cleanup();
   }
@@ -246,6 +284,37 @@ Deno.test("cli: a DB_DATABASE in a folder that does not exist, or :memory:, is r
   }
   const exists = await Deno.stat("/nonexistent/kqueue").then(() => true, () => false);
   assert.equal(exists, false, "no folder was created");
+});
+
+Deno.test("cli: a store that cannot be reached at start-up exits 1 with one line (2 stays for bad input)", async () => {
+  const q = await tempQueue();
+  try {
+    // A port nothing listens on: bound, then closed.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const env = q.env({
+      QUEUE_CONNECTION: "redis",
+      REDIS_HOST: "127.0.0.1",
+      REDIS_PORT: `${port}`,
+    });
+    for (
+      const args of [
+        ["work", "--jobs", FIXTURE_JOBS, "--store-timeout=3"],
+        ["dispatch", "CountProbe", "--jobs", FIXTURE_JOBS],
+      ]
+    ) {
+      const result = await kqueue(args, env);
+      assert.equal(result.code, 1, `${args[0]}: exit 1 (got ${result.code}: ${result.stderr})`);
+      assert.match(
+        result.stderr,
+        new RegExp(`^kqueue: Cannot reach Redis at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
+      );
+      assert.equal(result.stderr.split("\n").length, 1, result.stderr);
+    }
+  } finally {
+    await q.cleanup();
+  }
 });
 
 Deno.test("cli: a flag given without its value says how to write it", async () => {

@@ -95,7 +95,7 @@ Deno.test("redis outage: an unreachable server is one line naming it and the var
     };
     await assert.rejects(
       openConnection({ name: "redis", env: (name) => env[name] }),
-      /^Error: Cannot reach Redis at 127\.0\.0\.1:\d+ \(ECONNREFUSED\): is redis-server running\? \(REDIS_URL\)$/,
+      /^StoreUnreachableError: Cannot reach Redis at 127\.0\.0\.1:\d+ \(ECONNREFUSED\): is redis-server running\? \(REDIS_URL\)$/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -135,7 +135,9 @@ Deno.test("redis outage: a reserve while Redis is down fails fast with that line
     const started = performance.now();
     await assert.rejects(
       queue.reserve(["default"], 1),
-      new RegExp(`^Error: Cannot reach Redis at 127\\.0\\.0\\.1:${server.port} \\(ECONNREFUSED\\)`),
+      new RegExp(
+        `^StoreUnreachableError: Cannot reach Redis at 127\\.0\\.0\\.1:${server.port} \\(ECONNREFUSED\\)`,
+      ),
     );
     assert.ok(performance.now() - started < 2000, "no hang");
     await server.restart();

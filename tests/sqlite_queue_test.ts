@@ -3,6 +3,8 @@
  * table (laravel-fixtures/07-database-worker.json), field by field.
  */
 import assert from "node:assert/strict";
+import { prepareDispatch } from "../src/dispatch.ts";
+import { CountProbe } from "./fixtures/jobs/probe_jobs.ts";
 import type { ReservedJob } from "../src/drivers/driver.ts";
 import type { LostReservation } from "../src/drivers/sqlite/sqlite_queue_options.ts";
 import { SqliteQueue } from "../src/drivers/sqlite/sqlite_queue.ts";
@@ -392,6 +394,27 @@ Deno.test("options and arguments are checked up front, in one voice", async () =
       new RangeError(
         "Cannot push jobs as 'delay' must be a non-negative number: current value is -1",
       ),
+    );
+    // Laravel's available_at is an unsigned 32-bit integer: a job due after 2106 is refused.
+    const most = Math.floor(4294967295 - t.clock.nowMs / 1000);
+    await assert.rejects(
+      t.queue.pushMany("default", ["x"], { delay: most + 1 }),
+      new RangeError(
+        `Cannot push jobs: a delay of ${most + 1} seconds is too long: it puts the job past unix ` +
+          `time 4294967295 (2106-02-07 06:28:15 UTC), the latest available_at Laravel's jobs ` +
+          `table holds: use at most ${most} seconds`,
+      ),
+    );
+    assert.deepEqual(t.rows(), []);
+    await t.queue.push("default", "x", { delay: most });
+    assert.equal(t.rows()[0]!.available_at, 4294967295);
+    // dispatch refuses it before building anything (on the real clock).
+    assert.throws(
+      () => prepareDispatch(CountProbe, {}, { delay: 1e20 }),
+      (error: Error) =>
+        error instanceof RangeError &&
+        /^Cannot dispatch CountProbe: a delay of 100000000000000000000 seconds is too long: it puts the job past unix time 4294967295 \(2106-02-07 06:28:15 UTC\).*: use at most \d+ seconds$/
+          .test(error.message),
     );
     const forged = { id: "1; DROP", queue: "q", rawPayload: "", attempts: 1, reservedAt: 1 };
     await assert.rejects(t.queue.ack(forged as ReservedJob), TypeError);

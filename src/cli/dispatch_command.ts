@@ -1,9 +1,10 @@
 /** `kqueue dispatch <JobName> ['<json fields>'] [--queue=q] [--delay=s] [--count=N]`. */
 import { openConnection } from "../connection.ts";
 import { prepareDispatch } from "../dispatch.ts";
+import { checkDueTime } from "../drivers/due_time.ts";
 import { discoverJobs } from "../jobs/discover.ts";
 import { numberFlag, parseFlags, POSITIVE_INTEGER, SECONDS } from "./args.ts";
-import { CliError } from "./cli_error.ts";
+import { CliError, openStoreError } from "./cli_error.ts";
 
 const FLAGS = {
   queue: { type: "string" },
@@ -13,6 +14,11 @@ const FLAGS = {
   jobs: { type: "string" },
   database: { type: "string" },
 } as const;
+
+/** Jobs built and pushed per store call: memory stays flat whatever `--count` is. */
+const BATCH = 1_000;
+/** `--count` at most: a million jobs is minutes of pushing; more is surely a typo. */
+const MAX_COUNT = 1_000_000;
 
 export async function dispatchCommand(
   args: string[],
@@ -36,34 +42,60 @@ export async function dispatchCommand(
     throw new CliError(`Unknown job "${name}" in ${jobsDir} (known: ${known})`);
   }
   const count = numberFlag(values, "count", POSITIVE_INTEGER) ?? 1;
+  if (count > MAX_COUNT) {
+    throw new CliError(
+      `--count=${values.count} is too many for one dispatch: use at most ${MAX_COUNT} ` +
+        `(run dispatch again for more)`,
+    );
+  }
   const delay = numberFlag(values, "delay", SECONDS);
+  if (delay !== undefined) {
+    try {
+      checkDueTime(`--delay=${values.delay}`, Date.now(), delay);
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
+  }
   const options = {
     ...(values.queue ? { queue: String(values.queue) } : {}),
     ...(delay !== undefined ? { delay } : {}),
     ...(values.connection ? { connection: String(values.connection) } : {}),
   };
-  let prepared;
-  try {
-    prepared = Array.from({ length: count }, () => prepareDispatch(entry.Class, data, options));
-  } catch (error) {
-    throw new CliError((error as Error).message);
-  }
-  const first = prepared[0]!;
+  const prepare = (n: number) => {
+    try {
+      return Array.from({ length: n }, () => prepareDispatch(entry.Class, data, options));
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
+  };
+  // Built and pushed a batch at a time, so memory stays flat whatever the count.
+  let batch = prepare(Math.min(count, BATCH));
+  const first = batch[0]!;
   const connection = await openConnection({
     ...(first.connection ? { name: first.connection } : {}),
     ...(values.database ? { databasePath: String(values.database) } : {}),
   }).catch((error) => {
-    throw new CliError((error as Error).message);
+    throw openStoreError(error);
   });
   try {
     const queue = first.queue ?? connection.defaultQueue;
-    const ids = await connection.driver.pushMany(queue, prepared.map((p) => p.payload), {
-      delay: first.delay,
-    });
     const where = `${connection.name}/${queue}${first.delay ? `, delay ${first.delay} s` : ""}`;
+    let pushed = 0;
+    let firstId: string | undefined;
+    while (batch.length > 0) {
+      const ids = await connection.driver.pushMany(queue, batch.map((p) => p.payload), {
+        delay: first.delay,
+      }).catch((error) => {
+        const done = pushed > 0 ? ` (${pushed} of ${count} were dispatched before it)` : "";
+        throw new Error(`${(error as Error).message}${done}`, { cause: error });
+      });
+      firstId ??= ids[0];
+      pushed += ids.length;
+      batch = prepare(Math.min(count - pushed, BATCH));
+    }
     print(
       count === 1
-        ? `Dispatched ${entry.name} [${ids[0]}] uuid ${first.uuid} to ${where}`
+        ? `Dispatched ${entry.name} [${firstId}] uuid ${first.uuid} to ${where}`
         : `Dispatched ${count} × ${entry.name} to ${where}`,
     );
   } finally {

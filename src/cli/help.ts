@@ -38,7 +38,7 @@ const COMMANDS: Record<string, string> = {
   --memory=MB                  Stop taking jobs, drain and exit 12 past this much heap (default 128)
   --max-jobs=N                 Stop after N jobs
   --max-time=S                 Stop after S seconds
-  --sleep=S                    Longest idle wait between checks for due jobs (default 3)
+  --sleep=S                    Longest idle wait between checks for due jobs; above 0 (default 3)
   --retry-after=S              Laravel's retry_after: how long an unextended reservation lasts
                                (default DB_QUEUE_RETRY_AFTER / REDIS_QUEUE_RETRY_AFTER, 90)
   --lease=S                    Reservations last S s and are extended while the job is alive

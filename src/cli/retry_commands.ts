@@ -10,7 +10,7 @@ import { discoverJobs } from "../jobs/discover.ts";
 import { readJobConfig } from "../jobs/job_config.ts";
 import type { JobRegistry } from "../jobs/registry.ts";
 import { parseFlags } from "./args.ts";
-import { CliError } from "./cli_error.ts";
+import { CliError, openStoreError } from "./cli_error.ts";
 
 const FLAGS = {
   database: { type: "string" },
@@ -93,6 +93,6 @@ function open(values: Record<string, unknown>): Promise<QueueConnection> {
     ...(values.connection ? { name: String(values.connection) } : {}),
     ...(values.database ? { databasePath: String(values.database) } : {}),
   }).catch((error) => {
-    throw new CliError((error as Error).message);
+    throw openStoreError(error);
   });
 }

@@ -1,7 +1,7 @@
 /** `kqueue failed` (Laravel's queue:failed) and `kqueue create-tables`. */
 import { openConnection } from "../connection.ts";
 import { parseFlags } from "./args.ts";
-import { CliError } from "./cli_error.ts";
+import { openStoreError } from "./cli_error.ts";
 
 const FLAGS = {
   database: { type: "string" },
@@ -51,6 +51,6 @@ function open(values: Record<string, unknown>, createTables = false) {
     ...(values.database ? { databasePath: String(values.database) } : {}),
     createTables,
   }).catch((error) => {
-    throw new CliError((error as Error).message);
+    throw openStoreError(error);
   });
 }

@@ -19,7 +19,7 @@ import {
   POSITIVE_SECONDS,
   SECONDS,
 } from "./args.ts";
-import { CliError } from "./cli_error.ts";
+import { CliError, openStoreError } from "./cli_error.ts";
 import { printHumanEvents, printJsonEvents } from "./output.ts";
 
 export const WORK_FLAGS = {
@@ -110,7 +110,7 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
     ...(values.database ? { databasePath: String(values.database) } : {}),
     ...(retryAfter !== undefined ? { retryAfter } : {}),
   }).catch((error) => {
-    throw new CliError((error as Error).message);
+    throw openStoreError(error);
   });
   for (const warning of connection.warnings) env.log.warn(warning);
   useConnection(connection); // jobs that dispatch jobs reuse the daemon's connection
@@ -138,7 +138,7 @@ export async function work(args: string[], env: WorkEnvironment): Promise<Daemon
       memory: numberFlag(values, "memory", MEGABYTES),
       maxJobs: numberFlag(values, "max-jobs", NON_NEGATIVE_INTEGER),
       maxTime: numberFlag(values, "max-time", SECONDS),
-      sleep: numberFlag(values, "sleep", SECONDS),
+      sleep: sleepFlag(values),
       shutdownTimeout: numberFlag(values, "shutdown-timeout", SECONDS),
       storeTimeout: numberFlag(values, "store-timeout", SECONDS),
       lease,
@@ -238,6 +238,18 @@ async function childUserFlag(
   } catch (error) {
     throw new CliError((error as Error).message);
   }
+}
+
+/** `--sleep=S`: only the longest idle wait (new jobs wake the daemon), so 0 would just spin. */
+function sleepFlag(values: Record<string, string | boolean | undefined>): number | undefined {
+  const sleep = numberFlag(values, "sleep", SECONDS);
+  if (sleep === 0) {
+    throw new CliError(
+      `--sleep=${values.sleep} is not valid: it is only the longest idle wait (new jobs wake the daemon at once), ` +
+        `so it must be above 0: use 3 (the default) or a fraction like 0.5`,
+    );
+  }
+  return sleep;
 }
 
 function unknownJobsFlag(value: string | boolean | undefined): "fail" | "leave" | undefined {

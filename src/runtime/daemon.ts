@@ -175,8 +175,8 @@ export class Daemon {
       // One turn of the event loop per reservation: timers, signals and the
       // watchdog keep running under load, and jobs that finish in the same turn
       // free their slots together, so they are refilled by one batch. Not when
-      // the store has just woken us: that wait was a turn, and a new job should
-      // start now (enqueue → start latency).
+      // the store has just woken us after a turn of its own (never when its wait
+      // returned at once): a new job should start now (enqueue → start latency).
       if (!storeWoke) await nextTurn();
       storeWoke = false;
       if (this.#stopReason !== undefined) break;

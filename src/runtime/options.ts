@@ -39,7 +39,10 @@ export interface DaemonOptions {
   readonly maxJobs?: number;
   /** Stop after this many seconds (0 = no limit). @default 0 */
   readonly maxTime?: number;
-  /** Longest idle wait in seconds between checks for timed work (delays, expired reservations). @default 3 */
+  /**
+   * Longest idle wait in seconds between checks for timed work (delays,
+   * expired reservations); new jobs wake the daemon at once. Must be > 0. @default 3
+   */
   readonly sleep?: number;
   /** Stop when no job is ready (delayed jobs ignored, as Laravel's flag). @default false */
   readonly stopWhenEmpty?: boolean;
@@ -150,7 +153,7 @@ export function resolveDaemonOptions(
   nonNegative("memory", resolved.memory);
   nonNegative("maxJobs", resolved.maxJobs, true);
   nonNegative("maxTime", resolved.maxTime);
-  nonNegative("sleep", resolved.sleep);
+  positiveSleep(resolved.sleep);
   nonNegative("shutdownTimeout", resolved.shutdownTimeout);
   nonNegative("storeTimeout", resolved.storeTimeout);
   nonNegative("unknownJobDelay", resolved.unknownJobDelay);
@@ -183,6 +186,16 @@ function positiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
     throw new RangeError(
       `Cannot start worker as '${name}' must be a positive integer: current value is ${value}`,
+    );
+  }
+}
+
+/** `sleep` only bounds an idle wait (new jobs wake the daemon at once): 0 would mean never waiting. */
+function positiveSleep(value: number): void {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(
+      `Cannot start worker as 'sleep' must be a positive number of seconds: current value is ${value} ` +
+        `(it is only the longest idle wait, new jobs wake the daemon at once: use 3, the default, or 0.5)`,
     );
   }
 }

@@ -5,6 +5,7 @@
  * jobs a wake-up brought: ending them costs tens of µs that would otherwise
  * sit between a wake-up and `handle()`.
  */
+import { clearImmediate, setImmediate } from "node:timers";
 import type { Slots } from "./slots.ts";
 import { abortableDelay } from "./waiting.ts";
 
@@ -24,7 +25,9 @@ export class WorkWait {
   /**
    * Runs `storeWait` (or, with nothing to wait on, a plain delay of
    * `maxWaitMs`) until it returns, a slot changes or stop: true when the
-   * store ended it.
+   * store ended it after the event loop had a turn (timers, signals). A
+   * store wait that returns at once is not a wake-up: the caller must still
+   * yield, or its loop would spin in microtasks.
    */
   async wait(
     storeWait: ((signal: AbortSignal) => Promise<void>) | undefined,
@@ -39,9 +42,12 @@ export class WorkWait {
       wait.abort(WAKE);
       this.#stop.removeEventListener("abort", onStop);
     };
+    let turned = false;
+    const turn = setImmediate(() => turned = true);
     if (storeWait) await storeWait(wait.signal);
     else await abortableDelay(maxWaitMs, wait.signal);
-    return !wait.signal.aborted;
+    clearImmediate(turn);
+    return turned && !wait.signal.aborted;
   }
 
   /** Ends the listeners of the last wait, if not done yet. */

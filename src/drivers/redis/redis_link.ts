@@ -9,7 +9,7 @@
  * reconnect attempts a command waits through before it fails.
  */
 import { isIP } from "node:net";
-import { KQueueError, StoreRefusedError } from "../../errors.ts";
+import { KQueueError, StoreRefusedError, StoreUnreachableError } from "../../errors.ts";
 import { Redis, type RedisOptions } from "./ioredis.ts";
 import { describeEndpoint, type RedisEndpoint } from "./redis_endpoint.ts";
 
@@ -167,7 +167,12 @@ export class RedisLink {
       : (cause as Error | undefined)?.name === "MaxRetriesPerRequestError"
       ? "connection lost"
       : firstLine(message);
-    return new Error(
+    // A socket error (ECONNREFUSED, ETIMEDOUT) or a lost connection is an outage; a TLS
+    // verdict (SELF_SIGNED_CERT_IN_CHAIN, CERT_HAS_EXPIRED) is the config's to fix.
+    const Kind = typeof code === "string" && !/^E[A-Z]+$/.test(code)
+      ? Error
+      : StoreUnreachableError;
+    return new Kind(
       `Cannot reach Redis at ${where} (${reason}): is redis-server running? (${vars})`,
       { cause },
     );

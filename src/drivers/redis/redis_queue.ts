@@ -13,6 +13,7 @@
 import type { PushOptions, QueueCounts, QueueDriver, ReservedJob } from "../driver.ts";
 import * as check from "../sqlite/validate.ts";
 import { availableAtSeconds } from "../sqlite/time.ts";
+import { checkDueTime } from "../due_time.ts";
 import { AckBatcher } from "./ack_batcher.ts";
 import type { Redis } from "./ioredis.ts";
 import { withDeadline } from "./deadline.ts";
@@ -152,8 +153,10 @@ export class RedisQueue implements QueueDriver {
     const delay = checkPush(action, queue, payloads, options);
     this.#requireOpen(action);
     if (payloads.length === 0) return [];
+    const now = this.#s.clock();
+    checkDueTime(`Cannot ${action}: a delay of ${delay} seconds`, now, delay);
     const prepared = payloads.map(withRedisKeys);
-    const due = delay === 0 ? undefined : availableAtSeconds(this.#s.clock(), delay);
+    const due = delay === 0 ? undefined : availableAtSeconds(now, delay);
     const texts = prepared.map((p) => p.text);
     await this.#command(action, (c) => ops.pushPayloads(c, this.keys(queue), texts, due));
     return prepared.map((p) => p.id);

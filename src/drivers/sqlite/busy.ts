@@ -8,6 +8,7 @@
  * completely), hence the jitter and the deadline.
  */
 import type { DatabaseSync } from "node:sqlite";
+import { StoreUnreachableError } from "../../errors.ts";
 
 /** First backoff step. Milliseconds. */
 export const BUSY_INITIAL_DELAY_MS = 1;
@@ -20,7 +21,7 @@ export const DEFAULT_BUSY_DEADLINE_MS = 30_000;
 const SQLITE_BUSY = 5;
 
 /** The database stayed locked by another connection past the deadline. */
-export class SqliteBusyError extends Error {
+export class SqliteBusyError extends StoreUnreachableError {
   override name = "SqliteBusyError";
 }
 

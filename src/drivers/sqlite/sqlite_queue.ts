@@ -21,6 +21,7 @@ import {
 import * as check from "./validate.ts";
 import { SqliteLeases } from "./sqlite_leases.ts";
 import { availableAtSeconds } from "./time.ts";
+import { checkDueTime } from "../due_time.ts";
 import { UnclaimableSweep } from "./unclaimable_rows.ts";
 
 export class SqliteQueue implements QueueDriver {
@@ -109,6 +110,7 @@ export class SqliteQueue implements QueueDriver {
     const delay = check.requireNonNegativeNumber(action, "delay", options?.delay ?? 0);
     this.#requireOpen(action);
     if (payloads.length === 0) return [];
+    checkDueTime(`Cannot ${action}: a delay of ${delay} seconds`, this.#settings.clock(), delay);
     const ids = await this.#write(
       action,
       () => sql.insertJobs(this.#statements, queue, payloads, this.#settings.clock(), delay),
