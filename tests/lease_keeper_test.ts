@@ -128,3 +128,60 @@ Deno.test("lease keeper: a supervisor that crashes is started again and given ev
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("lease keeper: a reservation held right before the main thread blocks is extended during the block", async () => {
+  const { support, extendedAt } = fakeSupport();
+  const keeper = await LeaseKeeper.start(
+    support,
+    { leaseSeconds: 1, renewMs: 40, livenessMs: 2000 },
+    new EventBus(),
+  );
+  try {
+    const held = job("7");
+    keeper.hold([held]);
+    const from = Date.now();
+    block(600); // no turn of the loop: the hold is read from the mailbox by the supervisor alone
+    const to = Date.now();
+    // The reports of the rounds during the block arrive after it, before a later round's.
+    await until(
+      () => (extendedAt.get(held) ?? []).some((at) => at > to),
+      "an extension after the block",
+    );
+    const during = (extendedAt.get(held) ?? []).filter((at) => at >= from && at <= to);
+    assert.ok(during.length >= 5, `extended ${during.length} times during a 600 ms block`);
+  } finally {
+    await keeper.stop();
+  }
+});
+
+Deno.test("lease keeper: an identity too large for the mailbox goes by message, and so does its drop", async () => {
+  const { support, extendedAt } = fakeSupport();
+  const extensions = (j: ReservedJob) => extendedAt.get(j)?.length ?? 0;
+  const keeper = await LeaseKeeper.start(
+    support,
+    { leaseSeconds: 1, renewMs: 30, livenessMs: 2000 },
+    new EventBus(),
+  );
+  try {
+    const large = job("L".repeat(400 * 1024)); // over a quarter of the 1 MiB ring
+    const small = job("s");
+    keeper.hold([large, small]);
+    await until(() => extensions(large) >= 2, "the large one extended");
+    await until(() => extensions(small) >= 2, "the small one extended");
+    keeper.drop(large);
+    keeper.drop(small);
+    // An absence cannot be awaited: past the message drops' flush (100 ms) and a few rounds,
+    // nothing more may come.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const after = { large: extensions(large), small: extensions(small) };
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.deepEqual(
+      { large: extensions(large), small: extensions(small) },
+      after,
+      "no extension after the drops",
+    );
+    assert.equal(keeper.held, 0);
+  } finally {
+    await keeper.stop();
+  }
+});

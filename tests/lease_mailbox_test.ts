@@ -1,18 +1,12 @@
 /**
  * The lease mailbox: identities as bytes, the shared-memory ring (order,
- * wrap-around, full), the outbox's waiting queue, and, with the real
- * supervisor Worker, a reservation held right before the main thread blocks
- * being extended during the block.
+ * wrap-around, full) and the outbox's waiting queue (the keeper's use of them,
+ * with the real supervisor Worker, is in lease_keeper_test.ts).
  */
 import assert from "node:assert/strict";
-import type { LeaseSupport, ReservedJob } from "../src/drivers/driver.ts";
-import { EventBus } from "../src/events.ts";
 import { decodeIdentity, encodeIdentity } from "../src/runtime/lease_identity.ts";
-import { LeaseKeeper } from "../src/runtime/lease_keeper.ts";
 import { DROP, HOLD, LeaseMailbox, type RecordKind } from "../src/runtime/lease_mailbox.ts";
 import { LeaseOutbox } from "../src/runtime/lease_outbox.ts";
-
-const EXTENDER = new URL("./fixtures/lease/fake_extender.ts", import.meta.url).href;
 
 function drainAll(mailbox: LeaseMailbox): Array<[RecordKind, number, number[]]> {
   const out: Array<[RecordKind, number, number[]]> = [];
@@ -89,95 +83,4 @@ Deno.test("lease outbox: what does not fit waits in order, one drain request, le
     [DROP, 1],
   ]);
   assert.ok(asks >= 2, "asked again while records still waited");
-});
-
-Deno.test("lease keeper: a reservation held right before the main thread blocks is extended during the block", async () => {
-  const extendedAt: number[] = [];
-  const support: LeaseSupport = {
-    retryAfter: 90,
-    useLease: () => {},
-    extender: { moduleUrl: EXTENDER, config: {} },
-    identityOf: (job) => job.id,
-    extended: (_, value) => extendedAt.push(value),
-  };
-  const keeper = await LeaseKeeper.start(
-    support,
-    { leaseSeconds: 1, renewMs: 40, livenessMs: 2000 },
-    new EventBus(),
-  );
-  try {
-    const job: ReservedJob = {
-      id: "7",
-      queue: "default",
-      rawPayload: "{}",
-      attempts: 1,
-      reservedAt: 0,
-    };
-    keeper.hold([job]);
-    const from = Date.now();
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600); // no turn of the loop
-    const to = Date.now();
-    // The reports of the rounds during the block arrive after it, before a later round's.
-    const deadline = Date.now() + 5000;
-    while (!extendedAt.some((at) => at > to)) {
-      if (Date.now() > deadline) throw new Error("no extension after the block");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const during = extendedAt.filter((at) => at >= from && at <= to);
-    assert.ok(during.length >= 5, `extended ${during.length} times during a 600 ms block`);
-  } finally {
-    await keeper.stop();
-  }
-});
-
-Deno.test("lease keeper: an identity too large for the mailbox goes by message, and so does its drop", async () => {
-  const extended = new Map<string, number>();
-  const support: LeaseSupport = {
-    retryAfter: 90,
-    useLease: () => {},
-    extender: { moduleUrl: EXTENDER, config: {} },
-    identityOf: (job) => job.id,
-    extended: (job) => extended.set(job.id, (extended.get(job.id) ?? 0) + 1),
-  };
-  const keeper = await LeaseKeeper.start(
-    support,
-    { leaseSeconds: 1, renewMs: 30, livenessMs: 2000 },
-    new EventBus(),
-  );
-  const job = (id: string): ReservedJob => ({
-    id,
-    queue: "default",
-    rawPayload: "{}",
-    attempts: 1,
-    reservedAt: 0,
-  });
-  const until = async (condition: () => boolean, what: string) => {
-    const deadline = Date.now() + 5000;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  };
-  try {
-    const large = job("L".repeat(400 * 1024)); // over a quarter of the 1 MiB ring
-    const small = job("s");
-    keeper.hold([large, small]);
-    await until(() => (extended.get(large.id) ?? 0) >= 2, "the large one extended");
-    await until(() => (extended.get(small.id) ?? 0) >= 2, "the small one extended");
-    keeper.drop(large);
-    keeper.drop(small);
-    // An absence cannot be awaited: past the message drops' flush (100 ms) and a few rounds,
-    // nothing more may come.
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const after = { large: extended.get(large.id)!, small: extended.get(small.id)! };
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    assert.deepEqual(
-      { large: extended.get(large.id), small: extended.get(small.id) },
-      after,
-      "no extension after the drops",
-    );
-    assert.equal(keeper.held, 0);
-  } finally {
-    await keeper.stop();
-  }
 });
