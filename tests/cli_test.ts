@@ -323,28 +323,88 @@ Deno.test("cli: a flag given without its value says how to write it", async () =
   assert.match(result.stderr, /--concurrency needs a value: write --concurrency=VALUE/);
 });
 
-Deno.test("cli: when the process that started the daemon dies (npx killed), the daemon stops gracefully", async () => {
+/** Polls `until` every 100 ms for up to 10 s: for processes and files we cannot await. */
+async function eventually(until: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await until()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Timed out waiting until ${what}`);
+}
+
+const isAlive = (pid: number) => Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+
+for (
+  const [how, args] of [
+    ["npx deno task", ["task", "--quiet", "kqueue"]],
+    ["npx deno run", ["run", "-A", CLI]],
+  ] as const
+) {
+  Deno.test(`cli: under ${how}, when npx dies (a supervisor's SIGTERM), the daemon stops gracefully`, async () => {
+    const q = await tempQueue();
+    try {
+      const npx = new Deno.Command("npx", {
+        args: ["-y", `deno@${Deno.version.deno}`, ...args, "work", "--jobs", FIXTURE_JOBS],
+        cwd: new URL("..", import.meta.url).pathname,
+        env: { ...q.env(), NO_COLOR: "1" },
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+        detached: true, // its own process group: the bound below can end the daemon with it
+      }).spawn();
+      const bound = setTimeout(() => Deno.kill(-npx.pid, "SIGKILL"), 20_000);
+      const lines: string[] = [];
+      let killed = false;
+      // The daemon holds the stderr pipe: it ends when the daemon exits.
+      for await (const chunk of npx.stderr.pipeThrough(new TextDecoderStream())) {
+        lines.push(...chunk.split("\n"));
+        if (!killed && lines.some((line) => /Processing jobs/.test(line))) {
+          killed = true;
+          npx.kill("SIGTERM");
+        }
+      }
+      clearTimeout(bound);
+      await npx.status;
+      const text = lines.join("\n");
+      assert.ok(killed, text);
+      assert.match(text, /The process that started the daemon is gone/);
+      assert.match(text, /Stopping \(signal\)/);
+    } finally {
+      await q.cleanup();
+    }
+  });
+}
+
+Deno.test("cli: a daemon started by a shell script (nohup … &) keeps running after the script exits", async () => {
   const q = await tempQueue();
   try {
     const log = `${q.dir}/daemon.log`;
-    // sh starts the daemon, waits for its first log line, prints its pid and exits: the daemon is orphaned.
-    const script = `"$DENO" run -A "$CLI" work --jobs "$JOBS" 2>"$LOG" >/dev/null & pid=$!
-      until grep -q "Processing jobs" "$LOG" 2>/dev/null; do sleep 0.05; done; echo $pid`;
+    // The script waits until the daemon runs (so the daemon knew its parent), then exits.
+    const script = `nohup "$DENO" run -A "$CLI" work --json --jobs "$JOBS" >"$LOG" 2>&1 & pid=$!
+      until grep -q worker:started "$LOG" 2>/dev/null; do sleep 0.05; done; echo $pid`;
     const out = await new Deno.Command("sh", {
       args: ["-c", script],
       env: { ...q.env(), DENO: Deno.execPath(), CLI, JOBS: FIXTURE_JOBS, LOG: log, NO_COLOR: "1" },
     }).output();
     const pid = Number(new TextDecoder().decode(out.stdout).trim());
     assert.ok(pid > 0);
-    let alive = true;
-    for (let i = 0; i < 100 && alive; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100)); // bounded wait for a process we cannot await
-      alive = await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+    try {
+      const { dispatchTo } = await import("./helpers/temp_project.ts");
+      const { LongProbe } = await import("./fixtures/jobs/probe_jobs.ts");
+      const logged = (pattern: RegExp) => () =>
+        Deno.readTextFile(log).then((text) => pattern.test(text), () => false);
+      // The script has exited: the daemon is re-parented. A 1.5 s job outlasts the 1 s parent watch.
+      await dispatchTo(q, LongProbe, { file: `${q.dir}/long.txt`, ms: 1500 });
+      await eventually(logged(/"job:done"/), `the job was done:\n${await Deno.readTextFile(log)}`);
+      assert.ok(await isAlive(pid), "still running");
+      Deno.kill(pid, "SIGTERM");
+      await eventually(async () => !(await isAlive(pid)), "the daemon exited on SIGTERM");
+      const text = await Deno.readTextFile(log);
+      assert.doesNotMatch(text, /The process that started the daemon is gone/);
+      assert.match(text, /Received SIGTERM: finishing in-flight jobs/);
+    } finally {
+      if (await isAlive(pid)) Deno.kill(pid, "SIGKILL");
     }
-    assert.equal(alive, false, "the orphaned daemon exited");
-    const text = await Deno.readTextFile(log);
-    assert.match(text, /The process that started the daemon is gone/);
-    assert.match(text, /Stopping \(signal\)/);
   } finally {
     await q.cleanup();
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DaemonProcess, FIXTURE_JOBS, isEvent, runToDrain } from "./helpers/daemon_process.ts";
 import { assertQueueEmpty, dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
 import { LongProbe } from "./fixtures/jobs/probe_jobs.ts";
+import { ignoringEchoes, SAME_SIGNAL_MS } from "../src/cli/work.ts";
 
 Deno.test("daemon: SIGTERM lets in-flight jobs finish, takes no new ones, exits 0", async () => {
   const q = await tempQueue();
@@ -44,7 +45,11 @@ Deno.test("daemon: a second signal forces: the running job is requeued with its 
     const daemon = new DaemonProcess(["work", "--json", "--jobs", FIXTURE_JOBS], q.env());
     await daemon.waitFor(isEvent("probe:started"));
     daemon.kill("SIGTERM");
+    const firstAt = performance.now();
     await daemon.waitFor(isEvent("worker:stopping"));
+    // A deliberate second signal: later than a doubled delivery of the first one could be.
+    const echoLeft = SAME_SIGNAL_MS + 50 - (performance.now() - firstAt);
+    if (echoLeft > 0) await new Promise((resolve) => setTimeout(resolve, echoLeft));
     daemon.kill("SIGTERM");
     const status = await daemon.finished();
     assert.equal(status.code, 0, daemon.stderr.join("\n"));
@@ -146,4 +151,40 @@ Deno.test("daemon: a hung job past its timeout goes back with its attempt counte
   } finally {
     await q.cleanup();
   }
+});
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.test(`daemon: under deno task, one ${signal} to the process group (reaching it twice) is one graceful stop`, async () => {
+    const q = await tempQueue();
+    try {
+      const file = `${q.dir}/group-${signal}.txt`;
+      await dispatchTo(q, LongProbe, { file, ms: 1500 });
+      const daemon = new DaemonProcess(["work", "--json", "--jobs", FIXTURE_JOBS], q.env(), {
+        task: true,
+      });
+      await daemon.waitFor(isEvent("probe:started"));
+      daemon.killGroup(signal); // Ctrl-C, `kill -TERM -<pgid>`, systemd's KillMode=control-group
+      assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+      assert.deepEqual(await readLines(file), ["start 1", "end 1"], "the job finished");
+      assert.equal(daemon.events.filter(isEvent("job:requeued")).length, 0, "nothing forced");
+      assert.ok(!daemon.stderr.some((line) => /forcing/.test(line)), daemon.stderr.join("\n"));
+      await assertQueueEmpty(q);
+    } finally {
+      await q.cleanup();
+    }
+  });
+}
+
+Deno.test("daemon signals: a repeat of the same signal within SAME_SIGNAL_MS is the same one; later, or another signal, counts", () => {
+  let now = 0;
+  const seen: string[] = [];
+  const onSignal = ignoringEchoes((signal) => seen.push(`${signal}@${now}`), () => now);
+  onSignal("SIGINT");
+  now = 3;
+  onSignal("SIGINT"); // forwarded by deno task
+  now = 4;
+  onSignal("SIGTERM");
+  now = 4 + SAME_SIGNAL_MS;
+  onSignal("SIGTERM"); // a deliberate second one
+  assert.deepEqual(seen, ["SIGINT@0", "SIGTERM@4", `SIGTERM@${4 + SAME_SIGNAL_MS}`]);
 });

@@ -3,6 +3,7 @@
  * await its JSON events instead of sleeping.
  */
 const CLI = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+const PROJECT_ROOT = new URL("../..", import.meta.url).pathname;
 export const FIXTURE_JOBS = new URL("../fixtures/jobs", import.meta.url).pathname;
 
 export interface DaemonEvent {
@@ -19,6 +20,8 @@ export interface DaemonSpawnOptions {
   readonly deno?: string;
   /** Deno's permission flags for the daemon itself. @default ["-A"] */
   readonly permissions?: readonly string[];
+  /** Run as `deno task kqueue …` (the README's way), in its own process group (see killGroup). */
+  readonly task?: boolean;
 }
 
 export class DaemonProcess {
@@ -27,12 +30,17 @@ export class DaemonProcess {
   readonly child: Deno.ChildProcess;
   readonly status: Promise<Deno.CommandStatus>;
   #waiters: Array<() => void> = [];
+  readonly #group: boolean;
 
   constructor(args: string[], env: Record<string, string>, options: DaemonSpawnOptions = {}) {
+    this.#group = options.task === true;
     this.child = new Deno.Command(options.deno ?? Deno.execPath(), {
-      args: ["run", ...(options.permissions ?? ["-A"]), CLI, ...args],
+      args: options.task
+        ? ["task", "--quiet", "kqueue", ...args]
+        : ["run", ...(options.permissions ?? ["-A"]), CLI, ...args],
       env: { NO_COLOR: "1", ...env },
-      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(options.cwd ? { cwd: options.cwd } : options.task ? { cwd: PROJECT_ROOT } : {}),
+      ...(options.task ? { detached: true } : {}),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -101,11 +109,17 @@ export class DaemonProcess {
     this.child.kill(signal);
   }
 
+  /** Signals the whole process group, as Ctrl-C or systemd's KillMode=control-group do (needs `task`). */
+  killGroup(signal: Deno.Signal): void {
+    Deno.kill(-this.child.pid, signal);
+  }
+
   /** Waits for exit; kills with SIGKILL if it does not exit in time. */
   async finished(timeoutMs = 30_000): Promise<Deno.CommandStatus> {
     const timer = setTimeout(() => {
       try {
-        this.child.kill("SIGKILL");
+        if (this.#group) this.killGroup("SIGKILL");
+        else this.child.kill("SIGKILL");
       } catch { /* already gone */ }
     }, timeoutMs);
     try {
