@@ -309,3 +309,37 @@ Deno.test("redis refusals: an ack refused while Redis rejects writes is written 
     await server.stop();
   }
 });
+
+Deno.test("redis refusals: a push onto a key of the wrong type names the key, its type and the fix", async () => {
+  const server = await RedisServer.start();
+  const raw = server.client();
+  const { queue } = await openQueue(server);
+  try {
+    const payload = prepareDispatch(Mark, { n: 1 }).payload;
+    await raw.set("queues:default", "not a list");
+    await assert.rejects(
+      queue.push("default", payload),
+      (error: Error) => {
+        assert.equal(error.name, "StoreRefusedError");
+        assert.equal(
+          error.message,
+          "Cannot push jobs to queue 'default' as Redis key queues:default is a string, " +
+            "not a list: delete or rename the key",
+        );
+        return true;
+      },
+    );
+    await raw.del("queues:default");
+    await raw.hset("queues:default:delayed", "field", "not a zset");
+    await assert.rejects(
+      queue.push("default", payload, { delay: 30 }),
+      /Redis key queues:default:delayed is a hash, not a zset: delete or rename the key/,
+    );
+    await raw.del("queues:default:delayed");
+    await queue.push("default", payload); // fixed: pushes again
+    assert.equal(await raw.llen("queues:default"), 1);
+  } finally {
+    await queue.close();
+    await server.stop();
+  }
+});

@@ -59,7 +59,7 @@ export async function runReserve(client: Redis, call: ReserveCall): Promise<Rese
   return decodeReserveReply(reply, call.queues, call.now, reserveUntil);
 }
 
-const KEY_TYPES: ReadonlyArray<[keyof QueueKeys, string]> = [
+export const KEY_TYPES: ReadonlyArray<[keyof QueueKeys, string]> = [
   ["list", "list"],
   ["delayed", "zset"],
   ["reserved", "zset"],
@@ -82,6 +82,28 @@ export function wrongTypeError(
       const head = `WRONGTYPE ${keys[field]} holds a `;
       if (!message.startsWith(head)) continue;
       const actual = message.slice(head.length).split(",", 1)[0];
+      return new QueueUnusableError(
+        keys.queue,
+        `Redis key ${keys[field]} is a ${actual}, not a ${wanted}: delete or rename the key`,
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
+ * After a WRONGTYPE reply to a command on `keys` (a push, say: Laravel's push
+ * script checks nothing first): the first of the queue's keys whose type is
+ * wrong, as a QueueUnusableError naming key, type and fix; undefined when
+ * they all look right (another error, or the key was fixed meanwhile).
+ */
+export async function findWrongType(
+  client: Redis,
+  keys: QueueKeys,
+): Promise<QueueUnusableError | undefined> {
+  for (const [field, wanted] of KEY_TYPES) {
+    const actual = await client.type(keys[field]);
+    if (actual !== "none" && actual !== wanted) {
       return new QueueUnusableError(
         keys.queue,
         `Redis key ${keys[field]} is a ${actual}, not a ${wanted}: delete or rename the key`,
