@@ -141,3 +141,23 @@ Deno.test("daemon: an isolated job's failed() takes an isolated slot too: with -
     await q.cleanup();
   }
 });
+
+Deno.test("daemon: an isolated job starts (job:started, its duration) when it has its slot, not while it waits for one", async () => {
+  const q = await tempQueue();
+  try {
+    const { SlowFailedHook } = await import("./fixtures/jobs/isolated_probes.ts");
+    for (const label of ["a", "b", "c"]) {
+      await dispatchTo(q, SlowFailedHook, { label, handleMs: 700, hookMs: 10 });
+    }
+    const daemon = await runToDrain(q.env(), ["--isolated-concurrency=1", "--concurrency=5"]);
+    const failed = daemon.events.filter(isEvent("job:failed", "SlowFailedHook"));
+    assert.equal(failed.length, 3);
+    // Each waited for the others' 700 ms runs; none of that is its own time.
+    for (const event of failed) {
+      const ms = event.durationMs as number;
+      assert.ok(ms >= 700 && ms < 1300, `a 700 ms attempt reported ${ms} ms`);
+    }
+  } finally {
+    await q.cleanup();
+  }
+});

@@ -64,13 +64,18 @@ export async function processJob(ticket: Ticket, deps: ProcessorDeps): Promise<v
   const tooLate = checkBeforeRun(limits, reserved.attempts, unixSeconds(deps.clock), entry.name);
   if (tooLate) return await failWithoutRunning(ticket, deps, tooLate, payload, entry);
 
-  const started = deps.clock();
-  deps.events.emit("job:started", { job: ticket.ref, isolated: entry.config.isolated });
+  let started = deps.clock();
+  // An isolated job starts when it has its slot: a backlog's wait is not its run time.
+  const announceStart = () => {
+    started = deps.clock();
+    deps.events.emit("job:started", { job: ticket.ref!, isolated: entry.config.isolated });
+  };
   let instance: KQueueJob | undefined;
   let outcome: AttemptOutcome;
   if (entry.config.isolated) {
-    outcome = await runIsolatedAttempt(ticket, deps, entry, payload, limits);
+    outcome = await runIsolatedAttempt(ticket, deps, entry, payload, limits, announceStart);
   } else {
+    announceStart();
     try {
       instance = hydrateJob(entry.Class, payload.command, entry.name);
     } catch (error) {
@@ -125,10 +130,12 @@ async function runIsolatedAttempt(
   entry: RegisteredJob,
   payload: ParsedPayload,
   limits: AttemptLimits,
+  onSlot: () => void,
 ): Promise<AttemptOutcome> {
   await deps.isolatedSlots.acquire();
   try {
     if (ticket.abandoned) return { kind: "success" }; // requeued by a forced shutdown while waiting
+    onSlot();
     return await deps.runIsolated(
       isolatedRequest(ticket.ref!, entry, payload, limits.timeout, "handle"),
       isolatedOptions(ticket.ref!, entry, deps),
