@@ -14,22 +14,30 @@ import { abortableDelay } from "./waiting.ts";
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 2_000;
 
-export async function settleWithRetry<T>(
+export function settleWithRetry<T>(
+  deps: ProcessorDeps,
+  operation: "ack" | "release" | "fail",
+  write: () => Promise<T>,
+): Promise<T> {
+  // The first try as it is (one per job, on the hot path); the loop only after a failure.
+  return write().catch((error) => retryAfter(error, deps, operation, write));
+}
+
+async function retryAfter<T>(
+  error: unknown,
   deps: ProcessorDeps,
   operation: "ack" | "release" | "fail",
   write: () => Promise<T>,
 ): Promise<T> {
   for (let failures = 0;; failures++) {
+    // A bad call, the queue closing, a forced stop: the job comes back after its lease.
+    if (!isRetriable(error) || deps.forceSignal.aborted) throw error;
+    deps.events.emit("store:error", { operation, error: error as Error });
+    await abortableDelay(Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** failures), deps.forceSignal);
     try {
       return await write();
-    } catch (error) {
-      // A bad call, the queue closing, a forced stop: the job comes back after its lease.
-      if (!isRetriable(error) || deps.forceSignal.aborted) throw error;
-      deps.events.emit("store:error", { operation, error: error as Error });
-      await abortableDelay(
-        Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** failures),
-        deps.forceSignal,
-      );
+    } catch (next) {
+      error = next;
     }
   }
 }
