@@ -9,6 +9,8 @@ import { kqueueKey, type QueueKeys } from "./keys.ts";
 import type { Reservation } from "./reservation.ts";
 import { COUNTS } from "./scripts/inspect.ts";
 import { PUSH, PUSH_ONE } from "./scripts/push.ts";
+import { findWrongType } from "./reservation.ts";
+import { StoreRefusedError } from "../../errors.ts";
 import { FAIL, RELEASE, REQUEUE, REQUEUE_LATER } from "./scripts/settle.ts";
 
 /** How long a fail call's token lives (covers replays after a reconnect). Milliseconds. */
@@ -25,10 +27,20 @@ export async function pushPayloads(
   texts: readonly string[],
   dueSecond: number | undefined,
 ): Promise<void> {
-  if (dueSecond === undefined && texts.length === 1) {
-    await PUSH_ONE.run(client, [keys.list, keys.notify], texts);
-  } else if (dueSecond === undefined) await PUSH.run(client, [keys.list, keys.notify], texts);
-  else await client.zadd(keys.delayed, ...texts.flatMap((text) => [dueSecond, text]));
+  try {
+    if (dueSecond === undefined && texts.length === 1) {
+      await PUSH_ONE.run(client, [keys.list, keys.notify], texts);
+    } else if (dueSecond === undefined) await PUSH.run(client, [keys.list, keys.notify], texts);
+    else await client.zadd(keys.delayed, ...texts.flatMap((text) => [dueSecond, text]));
+  } catch (error) {
+    // Laravel's push script checks no types: name the key that is wrong, as a reserve does.
+    if (!(error instanceof Error && /\bWRONGTYPE\b/.test(error.message))) throw error;
+    const wrong = await findWrongType(client, keys);
+    if (!wrong) throw error;
+    throw new StoreRefusedError(`Cannot push jobs to queue '${keys.queue}' as ${wrong.problem}`, {
+      cause: error,
+    });
+  }
 }
 
 /** One atomic snapshot of a queue's sizes. */

@@ -10,7 +10,6 @@
  * every queue's `:notify` list, with a reserve right behind it (the jobs it
  * takes are handed out by the next `reserve`, or requeued by `close`).
  */
-import { StoreRefusedError } from "../../errors.ts";
 import type { PushOptions, QueueCounts, QueueDriver, ReservedJob } from "../driver.ts";
 import * as check from "../sqlite/validate.ts";
 import { availableAtSeconds } from "../sqlite/time.ts";
@@ -32,7 +31,7 @@ import {
   resolveRedisQueueOptions,
 } from "./redis_queue_options.ts";
 import { RedisLeases } from "./redis_leases.ts";
-import { findWrongType, reservationOf } from "./reservation.ts";
+import { reservationOf } from "./reservation.ts";
 import { Reserver } from "./reserver.ts";
 import { retryUntilSettled } from "./retry_settle.ts";
 import * as ops from "./queue_operations.ts";
@@ -159,19 +158,7 @@ export class RedisQueue implements QueueDriver {
     const prepared = payloads.map(withRedisKeys);
     const due = delay === 0 ? undefined : availableAtSeconds(now, delay);
     const texts = prepared.map((p) => p.text);
-    const keys = this.keys(queue);
-    await this.#command(action, async (c) => {
-      try {
-        await ops.pushPayloads(c, keys, texts, due);
-      } catch (error) {
-        if (!(error instanceof Error && /\bWRONGTYPE\b/.test(error.message))) throw error;
-        const wrong = await findWrongType(c, keys);
-        if (!wrong) throw error;
-        throw new StoreRefusedError(`Cannot ${action} to queue '${queue}' as ${wrong.problem}`, {
-          cause: error,
-        });
-      }
-    });
+    await this.#command(action, (c) => ops.pushPayloads(c, this.keys(queue), texts, due));
     return prepared.map((p) => p.id);
   }
 
