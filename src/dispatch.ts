@@ -12,7 +12,7 @@ import {
   retryUntilOf,
 } from "./jobs/job_config.ts";
 import { jobNameOf } from "./jobs/registry.ts";
-import { buildPayload, MAX_PAYLOAD_BYTES } from "./payload/laravel_payload.ts";
+import { buildPayloadText, MAX_PAYLOAD_BYTES } from "./payload/laravel_payload.ts";
 import { serializeJobCommand } from "./payload/php_serialize.ts";
 import { openConnection, type QueueConnection } from "./connection.ts";
 import { checkDueTime } from "./drivers/due_time.ts";
@@ -110,7 +110,7 @@ export function prepareDispatch(
   const command = serializeJobCommand(name, extractJobData(job, name), visibility);
   const retryUntil = retryUntilOf(job, name); // evaluated now, as Laravel does at dispatch
   const uuid = crypto.randomUUID();
-  const payload = JSON.stringify(buildPayload({
+  const payload = buildPayloadText({
     uuid,
     name,
     command,
@@ -120,7 +120,7 @@ export function prepareDispatch(
     ...(config.backoff !== undefined ? { backoff: config.backoff } : {}),
     ...(config.timeout !== undefined ? { timeout: config.timeout } : {}),
     ...(retryUntil !== undefined ? { retryUntil } : {}),
-  }));
+  });
   if (payload.length > MAX_PAYLOAD_BYTES) {
     throw new RangeError(
       `Cannot dispatch ${name}: its payload is ${payload.length} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit`,

@@ -117,6 +117,47 @@ Deno.test("serializeJobCommand refuses values that are not JSON-like", () => {
   assert.throws(() => serializeJobCommand("Not-A-Class", {}), /not a valid PHP class name/);
 });
 
+Deno.test("serializeJobCommand's flat-field shortcut writes what the general writer writes", () => {
+  const strings = ["", "plain", "é ü 😀 中文", '"quoted";s:1:"x"', "\0nul", "line\nbreak"];
+  const scalars: unknown[] = [
+    ...strings,
+    0,
+    -7,
+    Number.MAX_SAFE_INTEGER,
+    2 ** 60,
+    -0,
+    0.1,
+    1796341703945.7717,
+    -1.5e-300,
+    true,
+    false,
+    null,
+  ];
+  const visibilities = ["public", "protected", "private"] as const;
+  for (let i = 0; i < 500; i++) {
+    const fields: Record<string, unknown> = {};
+    const visibility: Record<string, (typeof visibilities)[number]> = {};
+    const count = i % 6;
+    for (let f = 0; f < count; f++) {
+      const name = f === 0 && i % 7 === 0 ? "naïve" : `field${f}`;
+      fields[name] = scalars[(i * 7 + f * 13) % scalars.length];
+      if ((i + f) % 3 === 1) visibility[name] = visibilities[(i + f) % 3]!;
+    }
+    const expected = serializePhp(
+      new PhpObject("App\\Jobs\\Flat", fields as Record<string, PhpValue>, visibility),
+    );
+    assert.equal(serializeJobCommand("App\\Jobs\\Flat", fields, visibility), expected);
+  }
+  // Values the shortcut leaves to the writer still get the writer's answer or error.
+  assert.equal(
+    serializeJobCommand("Nested", { list: [1, "a"], map: { k: null } }),
+    serializePhp(new PhpObject("Nested", { list: [1, "a"], map: { k: null } })),
+  );
+  assert.throws(() => serializeJobCommand("SendEmail", { "\0x": 1 }), /cannot start with a NUL/);
+  assert.throws(() => serializeJobCommand("SendEmail", { to: "\ud800" }), /lone UTF-16 surrogate/);
+  assert.throws(() => serializeJobCommand("Bad Class", { to: 1 }), /not a valid PHP class name/);
+});
+
 Deno.test("every fixture command reads back and re-serializes byte for byte", () => {
   const commands = fixtureCommands();
   assert.ok(commands.length > 0, "no commands found in the fixtures");
@@ -265,6 +306,13 @@ phpTest(
       const x = view.getFloat64(0);
       if (Number.isFinite(x)) doubles.push(x);
     }
+    // Where formatPhpFloat's plain-decimal shortcut starts and ends (decpt -3 … 17), each side.
+    for (const edge of [1e-4, 1e17]) {
+      for (const x of [edge, edge * (1 - 2 ** -52), edge * (1 + 2 ** -52), edge / 10, edge * 10]) {
+        doubles.push(x, -x);
+      }
+    }
+    doubles.push(99999999999999984, 1796341703945.7717, 0.1 + 0.2);
     const hex = doubles.map((
       x,
     ) => (view.setFloat64(0, x),

@@ -5,6 +5,7 @@ import { readQueueConfig } from "../src/config/env.ts";
 import { openConnection } from "../src/connection.ts";
 import { endpointsFromConfig, parseRedisUrl } from "../src/drivers/redis/redis_endpoint.ts";
 import { randomJobId, withRedisKeys } from "../src/drivers/redis/redis_payload.ts";
+import { buildPayloadText } from "../src/payload/laravel_payload.ts";
 import { RedisQueue } from "../src/drivers/redis/redis_queue.ts";
 import {
   failedJobsTableDdl,
@@ -104,6 +105,21 @@ Deno.test("redis payloads: id and attempts as Laravel's createPayloadArray adds 
   assert.deepEqual(Object.keys(JSON.parse(partial.text)), ["a", "attempts", "b", "id"]);
   assert.equal(JSON.parse(partial.text).attempts, 0, "a non-numeric attempts becomes 0");
   assert.deepEqual(withRedisKeys("[1]"), { text: "[1]", id: "" });
+});
+
+Deno.test("redis payloads: a payload dispatch just built gets the same keys without a parse", () => {
+  const input = { uuid: "u-1", name: "App\\Jobs\\X", command: 'O:1:"X":0:{}' };
+  const built = buildPayloadText(input);
+  const first = withRedisKeys(built);
+  assert.equal(first.text, `${built.slice(0, -1)},"id":"${first.id}","attempts":0}`);
+  assert.deepEqual(JSON.parse(first.text), { ...JSON.parse(built), id: first.id, attempts: 0 });
+  // Pushed again (its memo is spent), or an equal text built elsewhere: the parsing path agrees.
+  const again = withRedisKeys(built);
+  assert.equal(again.text, `${built.slice(0, -1)},"id":"${again.id}","attempts":0}`);
+  assert.notEqual(again.id, first.id);
+  // Texts too large to remember still get their keys.
+  const large = buildPayloadText({ ...input, command: `s:20000:"${"x".repeat(20000)}";` });
+  assert.equal(JSON.parse(withRedisKeys(large).text).attempts, 0);
 });
 
 Deno.test("redis connection: openConnection wires the queue, failed jobs and counters", async (t) => {

@@ -73,6 +73,37 @@ export function buildPayload(input: BuildPayloadInput): Record<string, unknown> 
   };
 }
 
+/** How many built payload texts are remembered, and the largest remembered (see `buildPayloadText`). */
+const REMEMBERED_TEXTS = 16;
+const REMEMBERED_MAX_CHARS = 16 * 1024;
+/** A ring, not a Set: hashing each text for a Set cost ~10 µs of a cold dispatch; `===` finds a text by identity at once. */
+const builtTexts: (string | undefined)[] = new Array(REMEMBERED_TEXTS).fill(undefined);
+let nextBuilt = 0;
+
+/**
+ * `buildPayload` as JSON text. The last few such texts are remembered, so a
+ * driver that must know a payload's shape before storing it (Redis adds `id`
+ * and `attempts`) can skip parsing a text this process just built: any text
+ * equal to one of them is a JSON object in database form. Parsing it again
+ * cost ~35 µs of a cold dispatch at low load (measured).
+ */
+export function buildPayloadText(input: BuildPayloadInput): string {
+  const text = JSON.stringify(buildPayload(input));
+  if (text.length <= REMEMBERED_MAX_CHARS) {
+    builtTexts[nextBuilt] = text;
+    nextBuilt = (nextBuilt + 1) % REMEMBERED_TEXTS;
+  }
+  return text;
+}
+
+/** True (once) when `text` is one `buildPayloadText` made: a JSON object without `id` or `attempts`. */
+export function takeBuiltPayload(text: string): boolean {
+  const index = builtTexts.indexOf(text);
+  if (index < 0) return false;
+  builtTexts[index] = undefined;
+  return true;
+}
+
 /**
  * Parses and validates stored payload text: size, nesting, then the fields
  * KQueue reads. Throws PayloadError with the reason.
