@@ -18,10 +18,10 @@ export function hydrateJob<T extends KQueueJob>(
   const job = new Class();
   if (command === undefined) return job;
   const decoded = decodeCommand(command, jobName);
-  const allowed = new Set([jobName, Class.name, ...(Class.laravel ? [Class.laravel] : [])]);
-  if (!allowed.has(decoded.className)) {
+  const { className } = decoded;
+  if (className !== jobName && className !== Class.name && className !== Class.laravel) {
     throw new PayloadError(
-      `The payload's command is a ${decoded.className}, but it was routed to ${jobName}: refusing to mix classes`,
+      `The payload's command is a ${className}, but it was routed to ${jobName}: refusing to mix classes`,
     );
   }
   refuseUnsupported(decoded, jobName);

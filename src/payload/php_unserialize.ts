@@ -5,6 +5,7 @@
  */
 import { PayloadError } from "../errors.ts";
 import { Byte, ByteReader } from "./php_bytes.ts";
+import { readFlatObject } from "./php_flat_object.ts";
 import { isIntegerKey, isPhpClassName, PhpObject, type PhpValue } from "./php_serialize.ts";
 
 export interface UnserializeLimits {
@@ -32,6 +33,20 @@ export function unserializePhp(text: string, limits: UnserializeLimits = {}): Ph
   }
   // A UTF-16 length over the limit means at least as many UTF-8 bytes: refuse before encoding.
   if (text.length > maxBytes) tooLong(text.length, maxBytes);
+  if (maxDepth >= 1) {
+    const flat = readFlatObject(text, maxElements);
+    if (flat !== undefined) return flat;
+  }
+  return readPhpValue(text, maxDepth, maxBytes, maxElements);
+}
+
+/** The general parser (what `unserializePhp` runs when the flat-object reader declines). */
+export function readPhpValue(
+  text: string,
+  maxDepth: number,
+  maxBytes: number,
+  maxElements: number,
+): PhpValue {
   if (!text.isWellFormed()) {
     throw new PayloadError("Cannot unserialize PHP value: input has a lone UTF-16 surrogate");
   }

@@ -166,7 +166,8 @@ export class LeaseKeeper {
     if (entries.length === 0) return;
     for (const [key] of entries) this.#viaMessage.add(key);
     const drops = this.#takeDrops();
-    this.#post({ type: "hold", entries, ...(drops.length > 0 ? { drops } : {}) });
+    const copies = entries.map(([key, identity]): [number, unknown] => [key, ownBytes(identity)]);
+    this.#post({ type: "hold", entries: copies, ...(drops.length > 0 ? { drops } : {}) });
   }
 
   #flushDrops(): void {
@@ -291,4 +292,14 @@ export class LeaseKeeper {
       this.#spawn().catch((error) => this.#restart((error as Error).message));
     }, delayMs);
   }
+}
+
+/**
+ * An identity whose byte arrays own their bytes: postMessage copies a view's
+ * whole buffer (a Redis member is often a view into a large socket buffer).
+ */
+function ownBytes(identity: unknown): unknown {
+  if (identity instanceof Uint8Array) return new Uint8Array(identity);
+  if (Array.isArray(identity)) return identity.map(ownBytes);
+  return identity;
 }

@@ -62,6 +62,7 @@ export class AckBatcher {
   flush(): void {
     this.#cancelScheduled?.();
     this.#cancelScheduled = undefined;
+    if (this.#pending.size === 0) return;
     const batches = this.#pending;
     this.#pending = new Map();
     for (const [key, acks] of batches) {

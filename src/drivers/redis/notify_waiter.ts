@@ -18,7 +18,6 @@
  * Redis Cluster: BLPOP over several keys needs them in one slot, so the
  * queues must share a hash tag (`{app}:high`, `{app}:low`). Not handled here.
  */
-import { setImmediate } from "node:timers";
 import type { RedisLink } from "./redis_link.ts";
 
 export interface NotifyWaiterOptions {
@@ -64,6 +63,8 @@ export class NotifyWaiter {
   /** BLPOPs sent and not answered yet. */
   #blocking = 0;
   #closed = false;
+  /** Timers and listeners of settled slices, cleared at the next slice or close (see finish). */
+  #cleanups: Array<() => void> = [];
 
   constructor(options: NotifyWaiterOptions) {
     this.#o = options;
@@ -72,6 +73,7 @@ export class NotifyWaiter {
   /** Ends every wait now (sending a wake token to a pending BLPOP); later waits return at once. */
   close(): void {
     this.#closed = true;
+    this.#runCleanups();
     if (this.#blocking > 0) this.#sendWakeToken();
     for (const wake of [...this.#wakers]) wake();
   }
@@ -115,12 +117,13 @@ export class NotifyWaiter {
     blockMs: number,
     signal?: AbortSignal,
   ): Promise<SliceEnd> {
+    this.#runCleanups();
     return new Promise<SliceEnd>((resolve) => {
       let settled = false;
       // Redis checks BLPOP timeouts only every 1000/hz ms (100 ms by default): end it on
       // time with a wake token instead (its reserve then runs at once and takes what came due).
       const poke = setTimeout(() => {
-        if (this.#blocking > 0) this.#sendWakeToken();
+        if (!settled && this.#blocking > 0) this.#sendWakeToken();
       }, blockMs);
       // The BLPOP's own timeout cannot fire while the connection is down: end the slice anyway.
       const guard = setTimeout(() => finish("idle"), blockMs + POKE_LEAD_MS + GUARD_MARGIN_MS);
@@ -130,9 +133,10 @@ export class NotifyWaiter {
         this.#wakers.delete(onWake);
         this.#jobWaiters.delete(onJobs);
         resolve(end);
-        // After this turn: the woken jobs start first (clearing timers and listeners cost
-        // ~20 µs on the way from a wake-up to handle(), measured at low load).
-        setImmediate(() => {
+        // Later: the woken jobs start first (clearing timers and listeners cost ~20 µs on the
+        // way from a wake-up to handle(), measured at low load). Until then a timer or abort
+        // that fires finds the slice settled and does nothing.
+        this.#cleanups.push(() => {
           clearTimeout(poke);
           clearTimeout(guard);
           signal?.removeEventListener("abort", onWake);
@@ -140,6 +144,7 @@ export class NotifyWaiter {
       };
       const onJobs = () => finish("woken");
       const onWake = () => {
+        if (settled) return;
         if (this.#blocking > 0) this.#sendWakeToken();
         finish("woken");
       };
@@ -164,6 +169,12 @@ export class NotifyWaiter {
         () => finish("woken"),
       );
     });
+  }
+
+  #runCleanups(): void {
+    const cleanups = this.#cleanups;
+    this.#cleanups = [];
+    for (const cleanup of cleanups) cleanup();
   }
 
   #sendWakeToken(): void {

@@ -21,9 +21,9 @@ export class RedisLeases extends StoreLeases<RedisLeaseConfig> {
   /** [`:reserved` key, the exact member bytes]. */
   identityOf(job: ReservedJob): [string, Uint8Array] {
     const reservation = reservationOf("extend a lease", job);
-    // An exact copy: a Buffer is often a view into a large socket buffer, which
-    // postMessage would copy whole.
-    return [reservation.keys.reserved, new Uint8Array(reservation.member)];
+    // The member itself, often a view into a larger socket buffer: the mailbox copies the
+    // bytes, and an identity sent as a message is copied first (see LeaseKeeper).
+    return [reservation.keys.reserved, reservation.member];
   }
 
   /** The member is unchanged; its score (kept for a restore after a failed fail) moves on. */

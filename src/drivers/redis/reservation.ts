@@ -156,14 +156,30 @@ export function decodeReserveReply(
         queue: keys.queue,
         rawPayload: original.toString("utf8"),
         // A malformed member has no count of its own: this is its first known attempt.
-        attempts: attempts === null ? 1 : Number(attempts.toString("latin1")),
+        attempts: attempts === null ? 1 : asciiNumber(attempts),
         reservedAt: now,
         handle: reservation,
       },
     });
   }
   const nextDue = reply[jobEntries] as Buffer | null;
-  return { reserved: out, nextDue: nextDue === null ? undefined : Number(nextDue.toString()) };
+  return { reserved: out, nextDue: nextDue === null ? undefined : asciiNumber(nextDue) };
+}
+
+/**
+ * A number Lua's tostring wrote (`12`, `1796341703.5`, `1e+15`). Plain digits are
+ * read off the bytes (a Buffer decode cost ~15 µs of a cold wake-up); anything
+ * else goes through Number().
+ */
+function asciiNumber(bytes: Buffer): number {
+  if (bytes.length === 0 || bytes.length > 15) return Number(bytes.toString("latin1"));
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const digit = bytes[i]! - 0x30;
+    if (digit < 0 || digit > 9) return Number(bytes.toString("latin1"));
+    n = n * 10 + digit;
+  }
+  return n;
 }
 
 /** The handle of a job this driver reserved, or a TypeError naming the action. */

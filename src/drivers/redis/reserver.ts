@@ -39,15 +39,21 @@ export class Reserver {
     this.#d = deps;
   }
 
-  /** Stashed jobs of `queues` first (no round trip), else one reserve call on `link`. */
+  /**
+   * Up to `limit` stashed jobs of `queues`, at once (no round trip); stale
+   * ones are put back. Empty when none are stashed: then call `reserve`.
+   */
+  takeStashed(queues: readonly string[], limit: number): ReservedJob[] {
+    if (this.#stash.size === 0) return [];
+    const now = Math.floor(this.#d.settings.clock() / 1000);
+    const minLease = this.#d.reservationSeconds() / 2;
+    const { jobs, stale } = this.#stash.take(queues, limit, now, minLease);
+    for (const entry of stale) this.#d.putBack(entry);
+    return jobs.map((entry) => entry.job);
+  }
+
+  /** One reserve call on `link` (after `takeStashed` found nothing). */
   async reserve(link: RedisLink, queues: readonly string[], limit: number): Promise<ReservedJob[]> {
-    if (this.#stash.size > 0) {
-      const now = Math.floor(this.#d.settings.clock() / 1000);
-      const minLease = this.#d.reservationSeconds() / 2;
-      const { jobs, stale } = this.#stash.take(queues, limit, now, minLease);
-      for (const entry of stale) this.#d.putBack(entry);
-      if (jobs.length > 0) return jobs.map((entry) => entry.job);
-    }
     this.#lastLimit.set(listKey(queues), limit);
     return (await this.#reserveOn(link, queues, limit)).map((entry) => entry.job);
   }
@@ -74,7 +80,7 @@ export class Reserver {
   }
 
   /** Empties the stash (for `close()` to requeue). */
-  takeStashed(): StashedJob[] {
+  takeAllStashed(): StashedJob[] {
     return this.#stash.takeAll();
   }
 
