@@ -194,6 +194,7 @@ function checkSize(text: string, maxBytes: number): void {
 
 /** Refuses nesting deeper than `maxDepth` before parsing: one pass, strings skipped. */
 function checkDepth(text: string, maxDepth: number): void {
+  if (text.length <= maxDepth) return; // each level takes a bracket: too short to nest deeper
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
