@@ -13,44 +13,15 @@ export interface AttemptState {
   requested?: AttemptOutcome;
 }
 
-/**
- * The attempt's AbortController, made when the job first reads `signal`
- * (most never do): making one cost ~10 µs of a cold start at low load,
- * between the wake-up and `handle()` (measured). An abort before that is
- * kept and applied when the signal is made.
- */
-class LazyAbort {
-  #controller: AbortController | undefined;
-  #aborted = false;
-  #reason: unknown;
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-  }
-}
-
 export function createAttemptContext(
   info: Omit<JobContext, "signal" | "release" | "fail">,
 ): AttemptState {
-  const lazy = new LazyAbort();
+  const controller = new AbortController();
   const state: AttemptState = {
-    abort: (reason) => lazy.abort(reason),
+    abort: (reason) => controller.abort(reason),
     context: {
       ...info,
-      get signal() {
-        return lazy.signal;
-      },
+      signal: controller.signal,
       release(delaySeconds = 0) {
         if (
           typeof delaySeconds !== "number" || !Number.isFinite(delaySeconds) || delaySeconds < 0
