@@ -26,10 +26,8 @@ export function hydrateJob<T extends KQueueJob>(
   }
   refuseUnsupported(decoded, jobName);
   const target = job as unknown as Record<string, unknown>;
-  // The payload's properties (a TypeScript job's payload holds only its data fields),
-  // in the class's declaration order.
   for (const key of Object.keys(job)) {
-    if (!Object.hasOwn(decoded.properties, key) || isConfigField(key)) continue;
+    if (isConfigField(key) || !Object.hasOwn(decoded.properties, key)) continue;
     target[key] = toFieldValue(
       decoded.properties[key] as PhpValue,
       target[key],
