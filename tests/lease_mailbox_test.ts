@@ -4,7 +4,12 @@
  * with the real supervisor Worker, is in lease_keeper_test.ts).
  */
 import assert from "node:assert/strict";
-import { decodeIdentity, encodeIdentity } from "../src/runtime/lease_identity.ts";
+import {
+  decodeIdentity,
+  encodeIdentity,
+  IdentityEncoder,
+  ownBytes,
+} from "../src/runtime/lease_identity.ts";
 import { DROP, HOLD, LeaseMailbox, type RecordKind } from "../src/runtime/lease_mailbox.ts";
 import { LeaseOutbox } from "../src/runtime/lease_outbox.ts";
 
@@ -30,6 +35,36 @@ Deno.test("lease identity: the stores' identities survive the bytes; other value
   }
   assert.throws(() => decodeIdentity(new Uint8Array([9])), /unknown tag 9/);
   assert.throws(() => decodeIdentity(new Uint8Array([2, 0, 0, 0, 5, 65])), /cut short/);
+});
+
+Deno.test("lease identity: a member that is a view into a socket buffer is copied alone for a message", () => {
+  const socketChunk = new Uint8Array(64 * 1024).fill(7);
+  const member = socketChunk.subarray(100, 110);
+  member.set([1, 2, 3]);
+  const [key, bytes] = ownBytes(["queues:default:reserved", member]) as [string, Uint8Array];
+  assert.equal(key, "queues:default:reserved");
+  assert.deepEqual([...bytes], [...member]);
+  assert.equal(bytes.buffer.byteLength, 10, "only the member's bytes travel");
+  member[0] = 9;
+  assert.equal(bytes[0], 1, "a copy, not a view");
+  // The ring gets the same bytes from the view itself.
+  assert.deepEqual(decodeIdentity(encodeIdentity(["k", member])!), ["k", member.slice()]);
+});
+
+Deno.test("lease identity: one encoder keeps the last key's bytes, and a new key replaces them", () => {
+  const encoder = new IdentityEncoder();
+  const member = new Uint8Array([5, 6]);
+  for (
+    const key of [
+      "queues:a:reserved",
+      "queues:a:reserved",
+      "queues:é:reserved",
+      "",
+      "queues:a:reserved",
+    ]
+  ) {
+    assert.deepEqual(decodeIdentity(encoder.encode([key, member])!.slice()), [key, member]);
+  }
 });
 
 Deno.test("lease mailbox: records come out in order across the ring's end; a full ring refuses", () => {

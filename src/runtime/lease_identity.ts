@@ -118,3 +118,13 @@ function read(bytes: Uint8Array, view: DataView, at: number): [unknown, number] 
       throw new RangeError(`a lease identity has an unknown tag ${tag}`);
   }
 }
+
+/**
+ * An identity whose byte arrays own their bytes: postMessage copies a view's
+ * whole buffer (a Redis member is often a view into a large socket buffer).
+ */
+export function ownBytes(identity: unknown): unknown {
+  if (identity instanceof Uint8Array) return new Uint8Array(identity);
+  if (Array.isArray(identity)) return identity.map(ownBytes);
+  return identity;
+}

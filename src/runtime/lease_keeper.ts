@@ -9,6 +9,7 @@
  */
 import type { LeaseSupport, QueueDriver, ReservedJob } from "../drivers/driver.ts";
 import type { EventBus } from "../events.ts";
+import { ownBytes } from "./lease_identity.ts";
 import { LeaseOutbox } from "./lease_outbox.ts";
 import type { FromSupervisor, LeaseTiming, ToSupervisor } from "./lease_protocol.ts";
 
@@ -292,14 +293,4 @@ export class LeaseKeeper {
       this.#spawn().catch((error) => this.#restart((error as Error).message));
     }, delayMs);
   }
-}
-
-/**
- * An identity whose byte arrays own their bytes: postMessage copies a view's
- * whole buffer (a Redis member is often a view into a large socket buffer).
- */
-function ownBytes(identity: unknown): unknown {
-  if (identity instanceof Uint8Array) return new Uint8Array(identity);
-  if (Array.isArray(identity)) return identity.map(ownBytes);
-  return identity;
 }
