@@ -169,10 +169,15 @@ export class RedisLink {
       : firstLine(message);
     // A socket error (ECONNREFUSED, ETIMEDOUT) or a lost connection is an outage; a TLS
     // verdict (SELF_SIGNED_CERT_IN_CHAIN, CERT_HAS_EXPIRED) is the config's to fix.
-    const Kind = typeof code === "string" && !/^E[A-Z]+$/.test(code)
-      ? Error
-      : StoreUnreachableError;
-    return new Kind(
+    if (typeof code === "string" && !/^E[A-Z]+$/.test(code)) {
+      return new Error(
+        `Cannot ${action} as Redis at ${where} presented a TLS certificate this process does ` +
+          `not accept (${code}): give its CA in NODE_EXTRA_CA_CERTS or DENO_CERT, and connect ` +
+          `by a name the certificate holds (${vars})`,
+        { cause },
+      );
+    }
+    return new StoreUnreachableError(
       `Cannot reach Redis at ${where} (${reason}): is redis-server running? (${vars})`,
       { cause },
     );
