@@ -116,6 +116,30 @@ Deno.test("lease extender (redis): raises the :reserved score (replayed after a 
   }
 });
 
+Deno.test("lease extender (redis): a :reserved key of the wrong type is named with its type and the fix", async () => {
+  const server = await RedisServer.start();
+  const raw = server.client();
+  const { queue } = await openQueue(server, { retryAfter: 90 });
+  queue.leases.useLease(3);
+  const extender = await openRedisExtender(queue.leases.extender.config);
+  try {
+    await queue.push("default", JSON.stringify({ n: 1 }));
+    const [job] = await queue.reserve(["default"], 1);
+    extender.add(1, queue.leases.identityOf(job!));
+    // Someone replaces the sorted set with a list while the job runs.
+    await raw.del("queues:default:reserved");
+    await raw.rpush("queues:default:reserved", "x");
+    await assert.rejects(
+      extender.extendAll(3),
+      /^RespReplyError: Cannot extend leases as Redis key queues:default:reserved is a list, not a zset: delete or rename the key$/,
+    );
+  } finally {
+    await extender.close();
+    await queue.close();
+    await server.stop();
+  }
+});
+
 Deno.test("lease extender (redis): logs in (ACL user + password) and selects the queue's database", async () => {
   const server = await RedisServer.start({
     args: ["--user", "default", "off", "--user", "kq", "on", ">s3cret", "~*", "&*", "+@all"],

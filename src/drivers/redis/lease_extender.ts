@@ -111,10 +111,35 @@ class RedisLeaseExtender implements LeaseExtender {
     args: RespArgument[],
   ): Promise<number[]> {
     try {
-      return await connection.command(["EVALSHA", this.#sha, 1, reservedKey, ...args]) as number[];
+      try {
+        return await connection.command([
+          "EVALSHA",
+          this.#sha,
+          1,
+          reservedKey,
+          ...args,
+        ]) as number[];
+      } catch (error) {
+        if (!(error instanceof RespReplyError) || !error.message.startsWith("NOSCRIPT")) {
+          throw error;
+        }
+        return await connection.command([
+          "EVAL",
+          EXTEND_SOURCE,
+          1,
+          reservedKey,
+          ...args,
+        ]) as number[];
+      }
     } catch (error) {
-      if (!(error instanceof RespReplyError) || !error.message.startsWith("NOSCRIPT")) throw error;
-      return await connection.command(["EVAL", EXTEND_SOURCE, 1, reservedKey, ...args]) as number[];
+      if (!(error instanceof RespReplyError) || !/\bWRONGTYPE\b/.test(error.message)) throw error;
+      // Name the key, its type and the fix, as a reserve meeting it does.
+      const type = await connection.command(["TYPE", reservedKey]).catch(() => "another type");
+      throw new RespReplyError(
+        `Cannot extend leases as Redis key ${reservedKey} is a ${
+          typeof type === "string" ? type : "another type"
+        }, not a zset: delete or rename the key`,
+      );
     }
   }
 
