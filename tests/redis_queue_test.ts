@@ -319,7 +319,7 @@ Deno.test("redis queue: semantics", async (t) => {
       async () => {
         await reset();
         const noAttempts = JSON.stringify({ uuid: "uuid-no-attempts", job: "x", data: {} });
-        const stringAttempts = JSON.stringify({ job: "x", data: {}, attempts: "0" });
+        const stringAttempts = JSON.stringify({ job: "x", data: {}, attempts: "0", id: "id-7\n" });
         for (
           const member of [
             job(1, { attempts: 0 }),
@@ -336,6 +336,8 @@ Deno.test("redis queue: semantics", async (t) => {
         const marked = jobs.filter((j) => j.invalid !== undefined);
         assert.deepEqual(marked.map((j) => j.rawPayload), [noAttempts, stringAttempts]);
         for (const j of marked) assert.match(j.invalid!, /Redis payload has no numeric "attempts"/);
+        // The script could not read their ids: the payload's own, escaped, or none.
+        assert.deepEqual(marked.map((j) => j.id), ["", "id-7\\u000a"]);
         // The runtime fails them (daemon test: daemon_payload_fuzz_test.ts): the exact member goes.
         for (const j of marked) {
           assert.equal(await queue.fail(j, { uuid: crypto.randomUUID(), exception: "x" }), true);

@@ -8,6 +8,7 @@
  * (Text that is not a JSON object goes to the runtime, whose payload check
  * fails it with the reason.)
  */
+import { printable } from "../../payload/untrusted_text.ts";
 import type { DecodedReservation } from "./reservation.ts";
 
 export const NO_ATTEMPTS_REASON =
@@ -32,11 +33,10 @@ export function isUncountable(reserved: DecodedReservation): boolean {
 
 /** The job with the reason the runtime fails it for (see `ReservedJob.invalid`). */
 export function markInvalid(reserved: DecodedReservation): DecodedReservation {
-  const reason = hasNumericAttempts(reserved.job.rawPayload) ? CJSON_REASON : NO_ATTEMPTS_REASON;
-  return { ...reserved, job: { ...reserved.job, invalid: reason } };
-}
-
-function hasNumericAttempts(text: string): boolean {
-  const attempts = (JSON.parse(text) as { attempts?: unknown }).attempts;
-  return typeof attempts === "number" && Number.isFinite(attempts);
+  const fields = JSON.parse(reserved.job.rawPayload) as { attempts?: unknown; id?: unknown };
+  const countable = typeof fields.attempts === "number" && Number.isFinite(fields.attempts);
+  const reason = countable ? CJSON_REASON : NO_ATTEMPTS_REASON;
+  // The script could not read the id either: take it from the payload, so logs name the job.
+  const id = reserved.job.id || (typeof fields.id === "string" ? printable(fields.id, 64) : "");
+  return { ...reserved, job: { ...reserved.job, id, invalid: reason } };
 }
