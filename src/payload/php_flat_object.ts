@@ -15,8 +15,14 @@ const ZERO = 0x30, NINE = 0x39, MINUS = 0x2d, DOT = 0x2e, PLUS = 0x2b;
 /** Counts and lengths with more digits are left to the general parser (its limit is 15). */
 const MAX_COUNT_DIGITS = 15;
 
-/** Class names already checked (a queue sees the same few again and again). */
+/**
+ * Class names already checked (a queue sees the same few again and again).
+ * Bounded: the names are untrusted payload text, and a writer who varies them
+ * must not grow this process's memory.
+ */
 const validClassNames = new Set<string>();
+const MAX_REMEMBERED_NAMES = 64;
+const MAX_REMEMBERED_NAME_LENGTH = 256;
 
 /** Reads `text` as a flat object, or undefined when it is not one (see above). */
 export function readFlatObject(text: string, maxElements: number): PhpObject | undefined {
@@ -27,7 +33,10 @@ export function readFlatObject(text: string, maxElements: number): PhpObject | u
   if (className === undefined) return undefined;
   if (!validClassNames.has(className)) {
     if (!isPhpClassName(className)) return undefined;
-    validClassNames.add(className);
+    if (className.length <= MAX_REMEMBERED_NAME_LENGTH) {
+      if (validClassNames.size >= MAX_REMEMBERED_NAMES) validClassNames.clear();
+      validClassNames.add(className);
+    }
   }
   const count = readCount(text, cursor);
   if (count < 0 || count > maxElements || !take(text, cursor, COLON) || !take(text, cursor, OPEN)) {

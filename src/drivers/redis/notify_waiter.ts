@@ -73,9 +73,10 @@ export class NotifyWaiter {
   /** Ends every wait now (sending a wake token to a pending BLPOP); later waits return at once. */
   close(): void {
     this.#closed = true;
-    this.#runCleanups();
     if (this.#blocking > 0) this.#sendWakeToken();
     for (const wake of [...this.#wakers]) wake();
+    // After the wakes: each queues its slice's clean-up, and no later slice would run it.
+    this.#runCleanups();
   }
 
   /**
