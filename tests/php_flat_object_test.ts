@@ -123,3 +123,20 @@ Deno.test("unserializePhp keeps its limits and errors with the shortcut in front
   assert.equal(Object.getOwnPropertyDescriptor(proto.properties, "__proto__")?.value, 1);
   assert.equal(Object.getPrototypeOf(proto.properties), Object.prototype);
 });
+
+Deno.test("readFlatObject keeps no unbounded memory of the class names payloads carry (untrusted text)", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      new URL("./fixtures/php_class_name_growth.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  const grown = Number(new TextDecoder().decode(output.stdout).trim());
+  // 1,000 × 64 KiB = 62 MiB if every name is kept.
+  assert.ok(grown < 16 * 1024 * 1024, `heap kept ${(grown / 1024 / 1024).toFixed(0)} MiB`);
+});

@@ -76,7 +76,10 @@ export function buildPayload(input: BuildPayloadInput): Record<string, unknown> 
 /** How many built payload texts are remembered, and the largest remembered (see `buildPayloadText`). */
 const REMEMBERED_TEXTS = 16;
 const REMEMBERED_MAX_CHARS = 16 * 1024;
-/** A ring, not a Set: hashing each text for a Set cost ~10 µs of a cold dispatch; `===` finds a text by identity at once. */
+/**
+ * A ring, not a Set: hashing each text for a Set cost ~10 µs of a cold dispatch. `indexOf`
+ * compares by value (the same string object matches at once; other texts differ early, at the uuid).
+ */
 const builtTexts: (string | undefined)[] = new Array(REMEMBERED_TEXTS).fill(undefined);
 let nextBuilt = 0;
 

@@ -51,8 +51,9 @@ export function serializeJobCommand(
   return writer.run(new PhpObject(className, fields as Record<string, PhpValue>, visibility));
 }
 
-/** Class names already checked by isPhpClassName (a job's class is dispatched many times). */
+/** Class names already checked by isPhpClassName (a job's class is dispatched many times); bounded. */
 const validClassNames = new Set<string>();
+const MAX_REMEMBERED_NAMES = 64;
 
 /**
  * The common case in a few string concatenations: a plain object whose
@@ -69,6 +70,7 @@ function serializeFlatFields(
 ): string | undefined {
   if (!validClassNames.has(className)) {
     if (!isPhpClassName(className)) return undefined;
+    if (validClassNames.size >= MAX_REMEMBERED_NAMES) validClassNames.clear();
     validClassNames.add(className);
   }
   if (!isPlainObject(fields)) return undefined;

@@ -1,13 +1,13 @@
 /**
- * Review: close() while a wait is blocked must clear that slice's poke and
- * guard timers. close() runs the deferred clean-ups first and only then wakes
- * the waits, whose finish() queues a clean-up nobody runs: the process then
- * lives on for the whole slice (+1.25 s) after close.
+ * close() while a wait is blocked clears that slice's poke and guard timers
+ * too: a woken slice leaves its clean-up for the next slice or close, and
+ * after close there is no next slice (it once kept the process alive for the
+ * whole slice + 1.25 s).
  */
 import assert from "node:assert/strict";
 import { RedisServer } from "./redis_fixtures/helpers.ts";
 
-Deno.test("close during a wait: the process exits at once, not after the slice", async () => {
+Deno.test("redis wait: close during a wait lets the process exit at once, not after the slice", async () => {
   const server = await RedisServer.start();
   try {
     const started = performance.now();
@@ -15,7 +15,7 @@ Deno.test("close during a wait: the process exits at once, not after the slice",
       args: [
         "run",
         "-A",
-        new URL("./redis_fixtures/review_close_wait_exits.ts", import.meta.url).pathname,
+        new URL("./redis_fixtures/close_during_wait.ts", import.meta.url).pathname,
         String(server.port),
       ],
       stdout: "piped",
