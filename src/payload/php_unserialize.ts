@@ -6,7 +6,7 @@
 import { PayloadError } from "../errors.ts";
 import { Byte, ByteReader } from "./php_bytes.ts";
 import { readFlatObject } from "./php_flat_object.ts";
-import { isIntegerKey, isPhpClassName, PhpObject, type PhpValue } from "./php_serialize.ts";
+import { isIntegerKey, isPhpClassName, PhpObject, type PhpValue } from "./php_values.ts";
 
 export interface UnserializeLimits {
   /** Deepest nesting of arrays and objects (0 allows only scalars; at most 1000). @default 64 */
