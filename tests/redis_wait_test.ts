@@ -112,23 +112,12 @@ Deno.test("redis wait: waking without polling", async (t) => {
     await t.step("after close, no timer or socket keeps the process alive", async () => {
       const dir = await Deno.makeTempDir({ prefix: "kqueue-redis-close-" });
       try {
-        const child = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            new URL("./redis_fixtures/close_exits.ts", import.meta.url).pathname,
-            String(server.port),
-            `${dir}/database.sqlite`,
-          ],
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        const output = await child.output();
-        clearTimeout(killer);
-        const stdout = new TextDecoder().decode(output.stdout);
-        assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-        assert.equal(stdout.trim(), "closed");
+        const run = await runFixture("close_exits.ts", [
+          String(server.port),
+          `${dir}/database.sqlite`,
+        ]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stdout.trim(), "closed");
         await until(
           () => raw.exists("laravel_database_queues:default:reserved"),
           (n) => n === 0,
@@ -138,9 +127,44 @@ Deno.test("redis wait: waking without polling", async (t) => {
         await Deno.remove(dir, { recursive: true });
       }
     });
+
+    // A woken slice leaves its timers' clean-up for the next slice or close; after close there is
+    // no next slice (it once kept the process alive for the whole slice + 1.25 s).
+    await t.step(
+      "close during a wait lets the process exit at once, not after the slice",
+      async () => {
+        const run = await runFixture("close_during_wait.ts", [String(server.port)]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stdout.trim(), "closed");
+        assert.ok(
+          run.ms < 10_000,
+          `the process exited ${run.ms.toFixed(0)} ms after start (slice 20 s)`,
+        );
+      },
+    );
   } finally {
     await queue.close();
     await producer.close();
     await server.stop();
   }
 });
+
+/** Runs a fixture of redis_fixtures/ in its own Deno process (killed after 30 s). */
+async function runFixture(name: string, args: string[]) {
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`./redis_fixtures/${name}`, import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  const output = await child.output();
+  clearTimeout(killer);
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return {
+    code: output.code,
+    stdout: decode(output.stdout),
+    stderr: decode(output.stderr),
+    ms: performance.now() - started,
+  };
+}

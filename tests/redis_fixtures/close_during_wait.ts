@@ -1,4 +1,4 @@
-/** A wait on long slices, then close: the process must exit at once (redis_wait_close_test.ts). Arg: redis port. */
+/** A wait on long slices, then close: the process must exit at once (redis_wait_test.ts). Arg: redis port. */
 import { RedisQueue } from "../../src/drivers/redis/redis_queue.ts";
 
 const queue = await RedisQueue.open({
