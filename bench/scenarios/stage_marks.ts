@@ -1,7 +1,7 @@
 /**
  * Where an enqueue → start wait goes (redis_latency.ts --stages): timestamps
  * (`epochMs`) of the daemon's steps, taken by wrapping, in this process only,
- * ioredis's `blpop` / `callBuffer` and the driver's `waitForJobs` / `reserve`,
+ * the blocking link's `blpop` / `callBuffer` and the driver's `waitForJobs` / `reserve`,
  * plus `job:started`; the producer reports its own (payload built, push
  * resolved). For each job, each step's first mark between its push and its
  * handle() start is taken. Profiling only: the bench's figures never use it.
@@ -13,7 +13,7 @@ import { epochMs } from "../jobs/latency_jobs.ts";
 type Mark = "blpop" | "prefetch" | "wake" | "reserve" | "started";
 const ORDER: readonly Mark[] = ["blpop", "prefetch", "wake", "reserve", "started"];
 
-type Method = (this: { options?: { connectionName?: string } }, ...args: unknown[]) => unknown;
+type Method = (this: unknown, ...args: unknown[]) => unknown;
 
 export class StageMarks {
   readonly #marks = new Map<Mark, number[]>(ORDER.map((mark) => [mark, []]));
@@ -21,20 +21,18 @@ export class StageMarks {
   /** Wraps the Redis client class and `driver`'s methods. */
   static async install(driver: QueueDriver): Promise<StageMarks> {
     const marks = new StageMarks();
-    const { Redis } = await import("../../src/drivers/redis/ioredis.ts");
-    const proto = Redis.prototype as unknown as Record<string, Method>;
-    const wrap = (name: string, onReply: (self: ThisParameterType<Method>, v: unknown) => void) => {
+    const { BlockingLink } = await import("../../src/drivers/redis/blocking_link.ts");
+    const proto = BlockingLink.prototype as unknown as Record<string, Method>;
+    const wrap = (name: string, onReply: (value: unknown) => void) => {
       const original = proto[name]!;
-      proto[name] = function (this: ThisParameterType<Method>, ...args: unknown[]) {
+      proto[name] = function (this: unknown, ...args: unknown[]) {
         const reply = original.apply(this, args) as Promise<unknown>;
-        reply.then((value) => onReply(this, value), () => {});
+        reply.then(onReply, () => {});
         return reply;
       };
     };
-    wrap("blpop", (_, value) => value !== null && marks.mark("blpop"));
-    wrap("callBuffer", (self) => {
-      if (self.options?.connectionName === "kqueue-blocking") marks.mark("prefetch");
-    });
+    wrap("blpop", (value) => value !== null && marks.mark("blpop"));
+    wrap("callBuffer", () => marks.mark("prefetch"));
     const wait = driver.waitForJobs.bind(driver);
     driver.waitForJobs = async (...args) => {
       await wait(...args);

@@ -7,7 +7,12 @@
 import { TimeoutExceededError } from "../errors.ts";
 import { CONTEXT, type JobContext, type KQueueJob } from "../jobs/job.ts";
 import type { AttemptOutcome } from "./outcome.ts";
-import { contextOutcome, createAttemptContext, thrownOutcome } from "./attempt_context.ts";
+import {
+  contextOutcome,
+  createAttemptContext,
+  prepareNextAttempt,
+  thrownOutcome,
+} from "./attempt_context.ts";
 import type { DeadlineSet } from "./deadline_set.ts";
 
 export interface InlineRunOptions {
@@ -48,6 +53,7 @@ export async function runInline(
     const started = performance.now();
     const running = job.handle(attempt.context);
     options.onSynchronousPart?.(performance.now() - started);
+    prepareNextAttempt();
     await running;
     outcome = contextOutcome(attempt) ?? { kind: "success" };
   } catch (error) {

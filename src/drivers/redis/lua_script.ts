@@ -9,6 +9,11 @@ import type { Redis } from "./ioredis.ts";
 
 export type ScriptArgument = string | number | Buffer;
 
+/** What runs a script with Buffer replies: ioredis, or the blocking link (`blocking_link.ts`). */
+export interface BufferCaller {
+  callBuffer(command: string, args: ScriptArgument[]): Promise<unknown>;
+}
+
 export class LuaScript {
   readonly sha: string;
 
@@ -32,7 +37,7 @@ export class LuaScript {
 
   /** Replies as Buffers: the exact bytes (needed to ZREM a member byte-for-byte). */
   async runBuffer(
-    client: Redis,
+    client: BufferCaller,
     keys: readonly string[],
     args: readonly ScriptArgument[],
   ): Promise<unknown> {

@@ -18,11 +18,12 @@
  * Redis Cluster: BLPOP over several keys needs them in one slot, so the
  * queues must share a hash tag (`{app}:high`, `{app}:low`). Not handled here.
  */
+import type { BlockingLink } from "./blocking_link.ts";
 import type { RedisLink } from "./redis_link.ts";
 
 export interface NotifyWaiterOptions {
-  /** The connection that blocks (`maxRetriesPerRequest: null`). */
-  readonly blocking: RedisLink;
+  /** The connection that blocks. */
+  readonly blocking: Pick<BlockingLink, "ready" | "blpop" | "reset">;
   /** The command connection (wake tokens). */
   readonly commands: RedisLink;
   /** This waiter's wake list. */
@@ -49,7 +50,7 @@ const WAKE_TOKEN_TTL_MS = 60_000;
 const DOWN_PAUSE_MS = 250;
 /** How much longer the server-side BLPOP timeout is than the slice the poke ends. Milliseconds. */
 const POKE_LEAD_MS = 250;
-/** Extra time a BLPOP gets before its slice is given up on (its timeout can't fire offline). */
+/** Extra time an unanswered BLPOP gets past its server timeout before its socket is deemed stuck. */
 const GUARD_MARGIN_MS = 1000;
 
 type SliceEnd = "woken" | "idle";
@@ -126,8 +127,12 @@ export class NotifyWaiter {
       const poke = setTimeout(() => {
         if (!settled && this.#blocking > 0) this.#sendWakeToken();
       }, blockMs);
-      // The BLPOP's own timeout cannot fire while the connection is down: end the slice anyway.
-      const guard = setTimeout(() => finish("idle"), blockMs + POKE_LEAD_MS + GUARD_MARGIN_MS);
+      // A BLPOP unanswered well past its server timeout is on a stuck socket: drop it.
+      let answered = false;
+      const guard = setTimeout(() => {
+        if (!answered) this.#o.blocking.reset();
+        finish("idle");
+      }, blockMs + POKE_LEAD_MS + GUARD_MARGIN_MS);
       const finish = (end: SliceEnd) => {
         if (settled) return;
         settled = true;
@@ -159,8 +164,11 @@ export class NotifyWaiter {
         ? (serverMs / 1000).toFixed(3)
         : String(Math.max(1, Math.ceil(serverMs / 1000)));
       this.#blocking++;
-      const popped = this.#o.blocking.client.blpop(...notifyKeys, this.#o.wakeKey, seconds)
-        .finally(() => this.#blocking--);
+      const popped = this.#o.blocking.blpop([...notifyKeys, this.#o.wakeKey], seconds)
+        .finally(() => {
+          answered = true;
+          this.#blocking--;
+        });
       const fetched = this.#o.prefetch(queues);
       Promise.all([popped, fetched]).then(
         ([, reserved]) => {

@@ -20,6 +20,7 @@ import { withDeadline } from "./deadline.ts";
 import { type QueueKeys, queueKeys } from "./keys.ts";
 import { NotifyWaiter } from "./notify_waiter.ts";
 import type { StashedJob } from "./prefetch_stash.ts";
+import { BlockingLink } from "./blocking_link.ts";
 import { RedisLink } from "./redis_link.ts";
 import { withRedisKeys } from "./redis_payload.ts";
 import {
@@ -28,6 +29,7 @@ import {
   type RedisLostReservation,
   type RedisQueueOptions,
   type RedisQueueSettings,
+  type RedisQueueStats,
   resolveRedisQueueOptions,
 } from "./redis_queue_options.ts";
 import { RedisLeases } from "./redis_leases.ts";
@@ -45,7 +47,7 @@ export class RedisQueue implements QueueDriver {
   readonly leases: RedisLeases;
   readonly #s: RedisQueueSettings;
   readonly #commands: RedisLink;
-  readonly #blocking: RedisLink;
+  readonly #blocking: BlockingLink;
   readonly #acks: AckBatcher;
   readonly #waiter: NotifyWaiter;
   readonly #reserver: Reserver;
@@ -60,15 +62,17 @@ export class RedisQueue implements QueueDriver {
   static async open(options: RedisQueueOptions): Promise<RedisQueue> {
     const settings = resolveRedisQueueOptions(options);
     const commands = new RedisLink(settings.endpoint, { name: "kqueue", maxRetriesPerRequest: 1 });
-    const blocking = new RedisLink(settings.endpoint, {
+    const blocking = new BlockingLink(settings.endpoint, {
       name: "kqueue-blocking",
-      maxRetriesPerRequest: null,
+      connectTimeoutMs: settings.connectTimeoutMs,
     });
     try {
-      await Promise.all([
+      const opened = await Promise.allSettled([
         commands.open(settings.connectTimeoutMs),
-        blocking.open(settings.connectTimeoutMs),
+        blocking.open(),
       ]);
+      // The command connection's error first: it names the server and the fix in full.
+      for (const result of opened) if (result.status === "rejected") throw result.reason;
       const queue = new RedisQueue(settings, commands, blocking);
       queue.#fractionalTimeouts = (await serverVersion(commands))[0] >= 6;
       return queue;
@@ -79,7 +83,7 @@ export class RedisQueue implements QueueDriver {
     }
   }
 
-  private constructor(settings: RedisQueueSettings, commands: RedisLink, blocking: RedisLink) {
+  private constructor(settings: RedisQueueSettings, commands: RedisLink, blocking: BlockingLink) {
     this.#s = settings;
     this.connectionName = settings.connectionName;
     this.retryAfter = settings.retryAfter;
@@ -116,13 +120,14 @@ export class RedisQueue implements QueueDriver {
    * and fails that found their reservation taken over. `replays`: settles
    * KQueue sent again after they failed with the connection (ioredis itself
    * resends what was in flight after a quick reconnect). `reconnects`: times
-   * the command connection came back.
+   * the command connection came back; `blockingReconnects`: the blocking one.
    */
-  get stats(): { lostReservations: number; replays: number; reconnects: number } {
+  get stats(): RedisQueueStats {
     return {
       lostReservations: this.#lostReservations,
       replays: this.#replays,
       reconnects: this.#commands.reconnects,
+      blockingReconnects: this.#blocking.reconnects,
     };
   }
 
@@ -181,7 +186,7 @@ export class RedisQueue implements QueueDriver {
     }
     const reserving = this.#command(
       action,
-      () => this.#reserver.reserve(this.#commands, queues, limit),
+      () => this.#reserver.reserve(this.#commands.client, queues, limit),
     );
     this.#acks.flush(); // waiting acks go right behind it, not ahead: jobs first
     return await reserving;

@@ -152,3 +152,11 @@ export function checkFailure(
   check.requireString(action, "exception", failure!.exception);
   if (failure!.payload !== undefined) check.requireString(action, "payload", failure!.payload);
 }
+
+/** `RedisQueue.stats`: counters for logs and tests. */
+export interface RedisQueueStats {
+  readonly lostReservations: number;
+  readonly replays: number;
+  readonly reconnects: number;
+  readonly blockingReconnects: number;
+}

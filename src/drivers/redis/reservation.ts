@@ -6,6 +6,7 @@ import type { Buffer } from "node:buffer";
 import { QueueUnusableError } from "../../errors.ts";
 import type { ReservedJob } from "../driver.ts";
 import type { Redis } from "./ioredis.ts";
+import type { BufferCaller } from "./lua_script.ts";
 import type { QueueKeys } from "./keys.ts";
 import { RESERVE, RESERVE_ENTRIES_PER_JOB } from "./scripts/reserve.ts";
 
@@ -44,7 +45,10 @@ export interface ReserveCall {
  * wrong type rejects with a QueueUnusableError naming its queue (the script
  * refused before moving anything).
  */
-export async function runReserve(client: Redis, call: ReserveCall): Promise<ReserveResult> {
+export async function runReserve(
+  client: BufferCaller,
+  call: ReserveCall,
+): Promise<ReserveResult> {
   const reserveUntil = call.now + call.reservationSeconds;
   let reply: unknown;
   try {

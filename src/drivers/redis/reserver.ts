@@ -9,7 +9,7 @@ import type { ReservedJob } from "../driver.ts";
 import { isUncountable, markInvalid } from "./invalid_payloads.ts";
 import type { QueueKeys } from "./keys.ts";
 import { PrefetchStash, type StashedJob } from "./prefetch_stash.ts";
-import type { RedisLink } from "./redis_link.ts";
+import type { BufferCaller } from "./lua_script.ts";
 import type { RedisQueueSettings } from "./redis_queue_options.ts";
 import { runReserve } from "./reservation.ts";
 
@@ -52,17 +52,21 @@ export class Reserver {
     return jobs.map((entry) => entry.job);
   }
 
-  /** One reserve call on `link` (after `takeStashed` found nothing). */
-  async reserve(link: RedisLink, queues: readonly string[], limit: number): Promise<ReservedJob[]> {
+  /** One reserve call through `client` (after `takeStashed` found nothing). */
+  async reserve(
+    client: BufferCaller,
+    queues: readonly string[],
+    limit: number,
+  ): Promise<ReservedJob[]> {
     this.#lastLimit.set(listKey(queues), limit);
-    return (await this.#reserveOn(link, queues, limit)).map((entry) => entry.job);
+    return (await this.#reserveOn(client, queues, limit)).map((entry) => entry.job);
   }
 
-  /** The reserve behind a waiter's BLPOP, on `link`; true when it stashed jobs. */
-  prefetch(link: RedisLink, queues: readonly string[]): Promise<boolean> {
+  /** The reserve behind a waiter's BLPOP, through `client`; true when it stashed jobs. */
+  prefetch(client: BufferCaller, queues: readonly string[]): Promise<boolean> {
     const limit = this.#lastLimit.get(listKey(queues)) ?? 1;
     return this.#d.track(
-      this.#reserveOn(link, queues, limit).then((reserved) => {
+      this.#reserveOn(client, queues, limit).then((reserved) => {
         this.#stash.add(reserved);
         return reserved.length > 0;
       }),
@@ -85,9 +89,9 @@ export class Reserver {
   }
 
   /** Runs the reserve script; fails the payloads the runtime must not run. */
-  async #reserveOn(link: RedisLink, queues: readonly string[], limit: number) {
+  async #reserveOn(client: BufferCaller, queues: readonly string[], limit: number) {
     const s = this.#d.settings;
-    const { reserved, nextDue } = await runReserve(link.client, {
+    const { reserved, nextDue } = await runReserve(client, {
       queues: queues.map(this.#d.keys),
       limit,
       now: Math.floor(s.clock() / 1000),

@@ -1,17 +1,20 @@
 /**
- * A minimal Redis client (RESP2 over `Deno.connect` / `Deno.connectTls`) for
- * the lease supervisor Worker: commands are pipelined on one socket and
- * answered in order. It exists because ioredis in a second isolate costs
- * ~26 MB RSS and ~150 ms (measured; a bare Worker is ~10 MB), which pushed a
- * default daemon on Redis past `--memory=128`. It does only what extending
- * leases needs: AUTH, SELECT, CLIENT SETNAME, EVALSHA/EVAL. A dropped
- * connection rejects what was in flight with a `RespConnectionError`; the
- * caller opens a new one.
+ * A minimal Redis client (RESP2 over `Deno.connect` / `Deno.connectTls`):
+ * commands are pipelined on one socket and answered in order. Used where
+ * ioredis costs too much: in the lease supervisor Worker (ioredis in a second
+ * isolate costs ~26 MB RSS and ~150 ms, measured; a bare Worker is ~10 MB),
+ * and for the blocking connection (`blocking_link.ts`), where ioredis' path
+ * through `node:net` added ~0.2 ms to every wake-up (measured). It does only
+ * what those need: AUTH, SELECT, CLIENT SETNAME, BLPOP, EVALSHA/EVAL. A
+ * dropped connection rejects what was in flight with a `RespConnectionError`
+ * (and tells `onLost`); the caller opens a new one.
  */
 import { describeEndpoint, type RedisEndpoint } from "./redis_endpoint.ts";
 
 export type RespArgument = string | number | Uint8Array;
 export type RespReply = string | number | null | Uint8Array | RespReply[];
+/** Makes a bulk string's reply from its bytes (a view of the read buffer, which is reused). */
+export type BulkReader = (bytes: Uint8Array) => Uint8Array;
 
 /** The connection failed (refused, reset, closed): send again on a new connection. */
 export class RespConnectionError extends Error {
@@ -25,11 +28,29 @@ export class RespReplyError extends Error {
 
 const CRLF = new Uint8Array([13, 10]);
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** The read buffer's first size, and the free space each read gets at least. Bytes. */
+const INITIAL_BUFFER_BYTES = 64 * 1024;
+const MIN_READ_BYTES = 16 * 1024;
+
+export interface RespConnectionOptions {
+  /** Called once when the connection, once open, ends for any reason but `close()`. */
+  readonly onLost?: (error: RespConnectionError) => void;
+  /** How bulk strings are returned. @default a copy, as a Uint8Array */
+  readonly bulk?: BulkReader;
+}
+
+const copyBytes: BulkReader = (bytes) => bytes.slice();
 
 export class RespConnection {
   readonly #conn: Deno.Conn;
   readonly #pending: Array<{ resolve: (r: RespReply) => void; reject: (e: Error) => void }> = [];
-  #buffer: Uint8Array = new Uint8Array(0);
+  #onLost: ((error: RespConnectionError) => void) | undefined;
+  #bulk: BulkReader = copyBytes;
+  /** Bytes read and not yet parsed: `#buffer[#start, #end)`. */
+  #buffer = new Uint8Array(INITIAL_BUFFER_BYTES);
+  #start = 0;
+  #end = 0;
   #closed = false;
 
   private constructor(conn: Deno.Conn) {
@@ -42,6 +63,7 @@ export class RespConnection {
     endpoint: RedisEndpoint,
     name: string,
     timeoutMs: number,
+    options: RespConnectionOptions = {},
   ): Promise<RespConnection> {
     const where = describeEndpoint(endpoint);
     const connecting = endpoint.tls
@@ -60,6 +82,8 @@ export class RespConnection {
     } finally {
       clearTimeout(timer);
     }
+    // A peer that vanishes without a FIN is found by the kernel's keep-alive probes.
+    if ("setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
     const connection = new RespConnection(conn);
     try {
       if (endpoint.password !== undefined) {
@@ -74,6 +98,9 @@ export class RespConnection {
         ? new RespReplyError(`Redis at ${where} refused the login: ${error.message}`)
         : error;
     }
+    // Told only once logged in: a failed login is the caller's error, not a lost connection.
+    connection.#onLost = options.onLost;
+    if (options.bulk) connection.#bulk = options.bulk;
     return connection;
   }
 
@@ -93,11 +120,19 @@ export class RespConnection {
     return reply;
   }
 
-  close(): void {
-    this.#fail(new RespConnectionError("the Redis connection is closed"));
+  /** Commands sent and not answered yet. */
+  get pending(): number {
+    return this.#pending.length;
   }
 
-  #fail(error: unknown): void {
+  close(): void {
+    this.#fail(new RespConnectionError("the Redis connection is closed"), false);
+  }
+
+  #fail(error: unknown, lost = true): void {
+    const failure = error instanceof RespConnectionError ? error : new RespConnectionError(
+      `the Redis connection failed: ${(error as Error)?.message ?? error}`,
+    );
     if (!this.#closed) {
       this.#closed = true;
       try {
@@ -105,32 +140,47 @@ export class RespConnection {
       } catch {
         // Already closed by the peer.
       }
+      if (lost) this.#onLost?.(failure);
     }
-    const failure = error instanceof RespConnectionError ? error : new RespConnectionError(
-      `the Redis connection failed: ${(error as Error)?.message ?? error}`,
-    );
     for (const waiter of this.#pending.splice(0)) waiter.reject(failure);
   }
 
   async #readLoop(): Promise<void> {
-    const chunk = new Uint8Array(64 * 1024);
     try {
       for (;;) {
-        const n = await this.#conn.read(chunk);
+        this.#makeRoom();
+        const n = await this.#conn.read(this.#buffer.subarray(this.#end));
         if (n === null) throw new RespConnectionError("Redis closed the connection");
-        this.#buffer = concat(this.#buffer, chunk.subarray(0, n));
-        for (;;) {
-          const parsed = parseReply(this.#buffer, 0);
+        this.#end += n;
+        while (this.#start < this.#end) {
+          const parsed = parseReply(this.#buffer, this.#start, this.#end, this.#bulk);
           if (parsed === undefined) break;
-          this.#buffer = this.#buffer.subarray(parsed.end);
+          this.#start = parsed.end;
           const waiter = this.#pending.shift();
           if (parsed.value instanceof RespReplyError) waiter?.reject(parsed.value);
           else waiter?.resolve(parsed.value);
         }
+        if (this.#start === this.#end) this.#start = this.#end = 0;
       }
     } catch (error) {
       this.#fail(error);
     }
+  }
+
+  /** Keeps at least MIN_READ_BYTES free after `#end`: moves the unparsed bytes down, or grows. */
+  #makeRoom(): void {
+    if (this.#buffer.length - this.#end >= MIN_READ_BYTES) return;
+    const unparsed = this.#end - this.#start;
+    if (unparsed + MIN_READ_BYTES <= this.#buffer.length / 2) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+    } else {
+      // Doubling: a large reply arriving in many reads is copied O(its size) times in all.
+      const grown = new Uint8Array(this.#buffer.length * 2);
+      grown.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = grown;
+    }
+    this.#start = 0;
+    this.#end = unparsed;
   }
 }
 
@@ -145,6 +195,27 @@ function extraCaCerts(): string[] | undefined {
 }
 
 function encodeCommand(args: readonly RespArgument[]): Uint8Array {
+  // The common case (ASCII strings and numbers) is one string, encoded once.
+  let text = `*${args.length}\r\n`;
+  for (const arg of args) {
+    if (typeof arg === "number") {
+      const digits = String(arg);
+      text += `$${digits.length}\r\n${digits}\r\n`;
+    } else if (typeof arg === "string" && isAscii(arg)) {
+      text += `$${arg.length}\r\n${arg}\r\n`;
+    } else {
+      return encodeParts(args);
+    }
+  }
+  return encoder.encode(text);
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function encodeParts(args: readonly RespArgument[]): Uint8Array {
   const parts: Uint8Array[] = [encoder.encode(`*${args.length}\r\n`)];
   for (const arg of args) {
     const bytes = arg instanceof Uint8Array ? arg : encoder.encode(String(arg));
@@ -155,46 +226,78 @@ function encodeCommand(args: readonly RespArgument[]): Uint8Array {
 
 type Parsed = { value: RespReply | RespReplyError; end: number };
 
-/** One reply starting at `at`, or undefined when the buffer does not hold all of it yet. */
-function parseReply(buffer: Uint8Array, at: number): Parsed | undefined {
-  const lineEnd = indexOfCrlf(buffer, at + 1);
+/**
+ * One reply starting at `at`, or undefined when `buffer[at, limit)` does not
+ * hold all of it yet. An error inside an array makes the whole reply that error.
+ */
+export function parseReply(
+  buffer: Uint8Array,
+  at: number,
+  limit: number,
+  bulk: BulkReader,
+): Parsed | undefined {
+  const lineEnd = indexOfCrlf(buffer, at + 1, limit);
   if (lineEnd < 0) return undefined;
-  const line = new TextDecoder().decode(buffer.subarray(at + 1, lineEnd));
   const next = lineEnd + 2;
   switch (buffer[at]) {
     case 43: // +
-      return { value: line, end: next };
+      return { value: decoder.decode(buffer.subarray(at + 1, lineEnd)), end: next };
     case 45: // -
-      return { value: new RespReplyError(line), end: next };
+      return {
+        value: new RespReplyError(decoder.decode(buffer.subarray(at + 1, lineEnd))),
+        end: next,
+      };
     case 58: // :
-      return { value: Number(line), end: next };
+      return { value: integerAt(buffer, at + 1, lineEnd), end: next };
     case 36: { // $
-      const length = Number(line);
+      const length = integerAt(buffer, at + 1, lineEnd);
       if (length < 0) return { value: null, end: next };
-      if (buffer.length < next + length + 2) return undefined;
-      return { value: buffer.slice(next, next + length), end: next + length + 2 };
+      if (limit < next + length + 2) return undefined;
+      return { value: bulk(buffer.subarray(next, next + length)), end: next + length + 2 };
     }
     case 42: { // *
-      const count = Number(line);
+      const count = integerAt(buffer, at + 1, lineEnd);
       if (count < 0) return { value: null, end: next };
       const items: RespReply[] = [];
+      let error: RespReplyError | undefined;
       let end = next;
       for (let i = 0; i < count; i++) {
-        const item = parseReply(buffer, end);
+        const item = parseReply(buffer, end, limit, bulk);
         if (item === undefined) return undefined;
-        if (item.value instanceof RespReplyError) throw item.value;
-        items.push(item.value);
+        if (item.value instanceof RespReplyError) error ??= item.value;
+        else items.push(item.value);
         end = item.end;
       }
-      return { value: items, end };
+      return { value: error ?? items, end };
     }
-    default:
-      throw new RespConnectionError(`Redis sent an unreadable reply (${line.slice(0, 40)})`);
+    default: {
+      const line = decoder.decode(buffer.subarray(at, Math.min(lineEnd, at + 40)));
+      throw new RespConnectionError(`Redis sent an unreadable reply (${line})`);
+    }
   }
 }
 
-function indexOfCrlf(buffer: Uint8Array, from: number): number {
-  for (let i = from; i < buffer.length - 1; i++) {
+/** The decimal integer in `buffer[from, to)` (RESP lengths and `:` replies). */
+function integerAt(buffer: Uint8Array, from: number, to: number): number {
+  const negative = buffer[from] === 45; // -
+  const digitsFrom = negative ? from + 1 : from;
+  let n = 0;
+  for (let i = digitsFrom; i < to; i++) {
+    const digit = buffer[i]! - 48;
+    if (digit < 0 || digit > 9) n = NaN;
+    n = n * 10 + digit;
+  }
+  if (to === digitsFrom || Number.isNaN(n)) {
+    const text = decoder.decode(buffer.subarray(from, Math.min(to, from + 40)));
+    throw new RespConnectionError(`Redis sent an unreadable number (${text})`);
+  }
+  // Past 15 digits the sum above may round differently from the nearest double.
+  if (to - digitsFrom > 15) return Number(decoder.decode(buffer.subarray(from, to)));
+  return negative ? -n : n;
+}
+
+function indexOfCrlf(buffer: Uint8Array, from: number, limit: number): number {
+  for (let i = from; i < limit - 1; i++) {
     if (buffer[i] === 13 && buffer[i + 1] === 10) return i;
   }
   return -1;

@@ -1,0 +1,263 @@
+/**
+ * The blocking connection (KQueue's own RESP client, `blocking_link.ts`):
+ * its reply parser at every split point, large and pipelined replies over a
+ * real socket, and coming back after its connection is killed, after a
+ * redis-server restart, and after a socket goes silent.
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { BlockingLink } from "../src/drivers/redis/blocking_link.ts";
+import { NotifyWaiter } from "../src/drivers/redis/notify_waiter.ts";
+import { RedisLink } from "../src/drivers/redis/redis_link.ts";
+import {
+  parseReply,
+  RespConnection,
+  RespConnectionError,
+  RespReplyError,
+} from "../src/drivers/redis/resp_connection.ts";
+import { openQueue, RedisServer, until } from "./redis_fixtures/helpers.ts";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const copy = (b: Uint8Array) => b.slice();
+const parseAll = (text: string) => {
+  const wire = bytes(text);
+  return parseReply(wire, 0, wire.length, copy);
+};
+
+Deno.test("resp parser: every prefix of a reply is incomplete, the whole is read exactly", () => {
+  const text = "*6\r\n:42\r\n$5\r\nhé\r\n\r\n$-1\r\n*2\r\n+OK\r\n:-7\r\n$0\r\n\r\n*-1\r\n";
+  const wire = new Uint8Array([...bytes(text), ...bytes("+NEXT\r\n")]);
+  const whole = wire.length - "+NEXT\r\n".length;
+  for (let end = 0; end < whole; end++) {
+    assert.equal(parseReply(wire, 0, end, copy), undefined, `a prefix of ${end} bytes`);
+  }
+  const parsed = parseReply(wire, 0, wire.length, copy)!;
+  assert.equal(parsed.end, whole);
+  const [n, bulk, nil, nested, empty, nilArray] = parsed.value as unknown[];
+  assert.equal(n, 42);
+  assert.equal(
+    new TextDecoder().decode(bulk as Uint8Array),
+    "hé\r\n",
+    "a bulk string may hold CRLF",
+  );
+  assert.equal(nil, null);
+  assert.deepEqual(nested, ["OK", -7]);
+  assert.equal((empty as Uint8Array).length, 0);
+  assert.equal(nilArray, null);
+  assert.equal(parseReply(wire, parsed.end, wire.length, copy)!.value, "NEXT");
+});
+
+Deno.test("resp parser: an error inside an array is the reply; garbage fails the connection by name", () => {
+  const nested = parseAll("*2\r\n:1\r\n-ERR inner\r\n");
+  assert.ok(nested!.value instanceof RespReplyError);
+  assert.equal((nested!.value as Error).message, "ERR inner");
+  assert.throws(
+    () => parseAll("?what\r\n"),
+    (e) => e instanceof RespConnectionError && /unreadable reply \(\?what\)/.test(e.message),
+  );
+  assert.throws(
+    () => parseAll("$1x\r\n"),
+    (e) => e instanceof RespConnectionError && /unreadable number \(1x\)/.test(e.message),
+  );
+  assert.throws(() => parseAll(":\r\n"), RespConnectionError);
+  assert.equal(parseAll(":-9223372036854775807\r\n")!.value, -9223372036854775807);
+});
+
+/** A fake server on a real socket: answers the login, then `answer(command)` (undefined: silence). */
+function fakeServer(answer: (args: string[]) => string | undefined) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const connections: Deno.Conn[] = [];
+  const accepted: Array<() => void> = [];
+  const serve = async (conn: Deno.Conn) => {
+    const buffer = new Uint8Array(1 << 16);
+    let text = "";
+    for (;;) {
+      const n = await conn.read(buffer).catch(() => null);
+      if (n === null) return;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+      for (;;) {
+        const command = /^\*(\d+)\r\n((?:\$\d+\r\n[^\r]*\r\n)*)/.exec(text);
+        const args = command ? [...command[2]!.matchAll(/\$\d+\r\n([^\r]*)\r\n/g)] : [];
+        if (!command || args.length < Number(command[1])) break;
+        text = text.slice(command[0].length);
+        const argv = args.map((m) => m[1]!);
+        const reply = argv[0] === "CLIENT" ? "+OK\r\n" : answer(argv);
+        if (reply !== undefined) await conn.write(new TextEncoder().encode(reply)).catch(() => {});
+      }
+    }
+  };
+  (async () => {
+    for await (const conn of listener) {
+      connections.push(conn);
+      accepted.splice(0).forEach((wake) => wake());
+      void serve(conn);
+    }
+  })().catch(() => {});
+  return {
+    endpoint: { host: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port, db: 0, tls: false },
+    connections,
+    /** Resolves once `count` connections were accepted. */
+    async accepted(count: number): Promise<void> {
+      while (connections.length < count) await new Promise<void>((r) => accepted.push(r));
+    },
+    close() {
+      listener.close();
+      for (const conn of connections) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the client.
+        }
+      }
+    },
+  };
+}
+
+Deno.test("resp connection: a 1 MiB bulk reply over many reads, then the next pipelined reply", async () => {
+  const big = "x".repeat(1 << 20);
+  const server = fakeServer((args) =>
+    args[0] === "GET"
+      ? `$${big.length}\r\n${big}\r\n`
+      : args[0] === "PING"
+      ? "+PONG\r\n"
+      : "-ERR no\r\n"
+  );
+  const connection = await RespConnection.open(server.endpoint, "test", 5000);
+  try {
+    const [value, pong, refused] = await Promise.allSettled([
+      connection.command(["GET", "k"]),
+      connection.command(["PING"]),
+      connection.command(["NOPE"]),
+    ]);
+    assert.equal(value.status === "fulfilled" && (value.value as Uint8Array).length, big.length);
+    assert.equal(pong.status === "fulfilled" && pong.value, "PONG");
+    assert.ok(refused.status === "rejected" && refused.reason instanceof RespReplyError);
+    assert.equal(
+      await connection.command(["PING"]),
+      "PONG",
+      "still usable after a refused command",
+    );
+  } finally {
+    connection.close();
+    server.close();
+  }
+});
+
+Deno.test("blocking link: a killed connection fails its BLPOP at once, reconnects and blocks again", async () => {
+  const server = await RedisServer.start();
+  const raw = server.client();
+  const { queue } = await openQueue(server);
+  try {
+    const blockingId = async () => {
+      const list = await raw.client("LIST") as string;
+      const line = list.split("\n").find((l) =>
+        / name=kqueue-blocking /.test(l) && / cmd=blpop /.test(l)
+      );
+      return line ? /id=(\d+)/.exec(line)![1] : undefined;
+    };
+    const first = queue.waitForJobs(["default"], 30_000);
+    const id = await until(blockingId, (v) => v !== undefined, "a kqueue-blocking client in BLPOP");
+    await raw.client("KILL", "ID", id!);
+    await first; // ended by the failed BLPOP, not by its 30 s
+    await until(() => queue.stats.blockingReconnects, (n) => n === 1, "the blocking link back");
+    const second = queue.waitForJobs(["default"], 30_000);
+    const again = await until(blockingId, (v) => v !== undefined, "a BLPOP on the new connection");
+    assert.notEqual(again, id);
+    await raw.rpush("queues:default", JSON.stringify({ uuid: "u", job: "x", attempts: 0 }));
+    await raw.rpush("queues:default:notify", "1");
+    await second;
+    const [job] = await queue.reserve(["default"], 1);
+    assert.equal(job?.attempts, 1, "the wake-up reserved the job on the new connection");
+    await queue.ack(job!);
+  } finally {
+    await queue.close();
+    await server.stop();
+  }
+});
+
+Deno.test("blocking link: while redis-server is down its commands fail at once; it comes back with it", async () => {
+  const server = await RedisServer.start();
+  const link = new BlockingLink({ host: "127.0.0.1", port: server.port, db: 0, tls: false }, {
+    name: "kqueue-blocking",
+    connectTimeoutMs: 2000,
+  });
+  try {
+    await link.open();
+    const blocked = assert.rejects(link.blpop(["nothing"], "30"), RespConnectionError);
+    await server.kill("SIGTERM");
+    await blocked;
+    assert.equal(link.ready, false);
+    const started = performance.now();
+    await assert.rejects(link.blpop(["nothing"], "30"), /the blocking Redis connection is down/);
+    assert.ok(performance.now() - started < 50, "no wait while down");
+    await server.restart();
+    await until(() => link.ready, (ready) => ready, "the link back after the restart");
+    assert.equal(link.reconnects, 1);
+    assert.deepEqual(await link.blpop(["nothing"], "0.01"), null);
+  } finally {
+    link.close();
+    await server.stop();
+  }
+});
+
+Deno.test("blocking link: a BLPOP unanswered past its timeout (a silent socket) is dropped and the link reconnects", async () => {
+  const silent = fakeServer(() => undefined);
+  const redis = await RedisServer.start();
+  const commands = new RedisLink(
+    { host: "127.0.0.1", port: redis.port, db: 0, tls: false },
+    { name: "kqueue", maxRetriesPerRequest: 1 },
+  );
+  const blocking = new BlockingLink(silent.endpoint, {
+    name: "kqueue-blocking",
+    connectTimeoutMs: 2000,
+  });
+  try {
+    await commands.open(2000);
+    await blocking.open();
+    const waiter = new NotifyWaiter({
+      blocking,
+      commands,
+      wakeKey: "wake",
+      sliceMs: 100,
+      fractionalTimeouts: () => true,
+      clock: Date.now,
+      dueAt: () => undefined,
+      prefetch: (queues) => blocking.callBuffer("EVALSHA", ["sha", 0, ...queues]).then(() => false),
+    });
+    const started = performance.now();
+    await waiter.wait(["default"], ["queues:default:notify"], 10_000);
+    const elapsed = performance.now() - started;
+    // The slice (100 ms) + the server timeout's lead (250 ms) + the guard's margin (1 s).
+    assert.ok(
+      elapsed >= 1300 && elapsed < 5000,
+      `gave up on the silent socket after ${elapsed} ms`,
+    );
+    await silent.accepted(2);
+    await until(() => blocking.reconnects, (n) => n === 1, "a new connection");
+    waiter.close();
+  } finally {
+    blocking.close();
+    commands.close();
+    silent.close();
+    await redis.stop();
+  }
+});
+
+Deno.test("blocking link: bulk replies are Buffers, as ioredis' callBuffer gives them", async () => {
+  const server = await RedisServer.start();
+  const raw = server.client();
+  const link = new BlockingLink({ host: "127.0.0.1", port: server.port, db: 0, tls: false }, {
+    name: "kqueue-blocking",
+    connectTimeoutMs: 2000,
+  });
+  try {
+    await link.open();
+    await raw.rpush("k", "héllo");
+    const reply = await link.blpop(["k"], "1") as [Buffer, Buffer];
+    assert.ok(Buffer.isBuffer(reply[1]));
+    assert.equal(reply[1].toString("utf8"), "héllo");
+  } finally {
+    link.close();
+    await server.stop();
+  }
+});
