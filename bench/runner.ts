@@ -139,8 +139,15 @@ export async function commandOutput(command: string, args: string[]): Promise<st
   }
 }
 
-/** The V8 flag `deno task kqueue` runs the daemon with (see deno.json): measured as users run it. */
-const DAEMON_V8_FLAGS = "--max-semi-space-size=4";
+/** The V8 flags `deno task kqueue` runs the daemon with, read from deno.json: measured as users run it. */
+const DAEMON_V8_FLAGS = daemonV8Flags();
+
+function daemonV8Flags(): string {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
+  const flags = /--v8-flags=(\S+)/.exec(String(config.tasks?.kqueue ?? ""))?.[1];
+  if (flags === undefined) throw new Error("deno.json's kqueue task has no --v8-flags");
+  return flags;
+}
 
 /** A scenario of `scenarios/` in a fresh Deno process. */
 export function runDenoScenario<T>(
