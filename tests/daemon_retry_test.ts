@@ -5,6 +5,7 @@ import {
   AlwaysFails,
   FlakyProbe,
   MaxExceptionsProbe,
+  RetriesPast2106,
   RetryUntilProbe,
 } from "./fixtures/jobs/probe_jobs.ts";
 
@@ -121,6 +122,39 @@ Deno.test("daemon: an inline job past its timeout has its signal aborted, is rec
       "the aborted attempt ended near its 1 s timeout, not after 10 s",
     );
     assert.equal(daemon.events.find(isEvent("job:done"))!.job!.attempt, 2);
+  } finally {
+    await q.cleanup();
+  }
+});
+
+Deno.test("daemon: a retry that would be due past 2106 (backoff or release()) fails the job with why, once", async () => {
+  const q = await tempQueue();
+  try {
+    const file = `${q.dir}/past2106.txt`;
+    await dispatchTo(q, RetriesPast2106, { file, via: "backoff" });
+    await dispatchTo(q, RetriesPast2106, { file, via: "release" });
+    const daemon = new DaemonProcess(work(["--concurrency=1"]), q.env());
+    assert.equal((await daemon.finished()).code, 0, daemon.stderr.join("\n"));
+    assert.deepEqual(await readLines(file), [
+      "backoff: attempt 1",
+      "backoff: failed() RangeError",
+      "release: attempt 1",
+      "release: failed() RangeError",
+    ]);
+    assert.equal(daemon.events.filter(isEvent("job:released")).length, 0);
+    const rows = await q.connection.failed.list();
+    assert.equal(rows.length, 2);
+    for (const row of rows) {
+      assert.match(
+        row.exception,
+        /^RangeError: Cannot retry the job in 10000000000 seconds: that is past unix time 4294967295 \(2106-02-07 06:28:15 UTC\), the latest available_at Laravel's jobs table holds, so it failed instead: use a shorter backoff or release\(\) delay\n/,
+      );
+    }
+    const viaBackoff = rows.find((row) =>
+      JSON.parse(row.payload).data.command.includes('s:7:"backoff"')
+    );
+    assert.match(viaBackoff!.exception, /\nCaused by: Error: the attempt failed\n/);
+    await assertQueueEmpty(q, "default");
   } finally {
     await q.cleanup();
   }

@@ -184,6 +184,35 @@ Deno.test("redis queue: semantics", async (t) => {
     );
 
     await t.step(
+      "a release or requeue due past 2106 (Laravel's last available_at) is refused; the job stays reserved",
+      async () => {
+        await reset();
+        clock.ms = 1_796_312_037_000;
+        await queue.push("default", job(1));
+        const [one] = await queue.reserve(["default"], 1);
+        const most = 4_294_967_295 - 1_796_312_037;
+        for (const settle of [queue.release, queue.requeue]) {
+          await assert.rejects(
+            settle.call(queue, one!, most + 1),
+            new RangeError(
+              `Cannot ${settle === queue.release ? "release" : "requeue"} a job: a delay of ${
+                most + 1
+              } seconds is too long: it puts the job past unix time 4294967295 (2106-02-07 ` +
+                `06:28:15 UTC), the latest available_at Laravel's jobs table holds: use at most ` +
+                `${most} seconds`,
+            ),
+          );
+        }
+        assert.equal(await raw.zcard("queues:default:reserved"), 1);
+        assert.equal(await queue.release(one!, most), true);
+        assert.equal(
+          (await raw.zrange("queues:default:delayed", 0, 0, "WITHSCORES"))[1],
+          "4294967295",
+        );
+      },
+    );
+
+    await t.step(
       "requeue restores the original at the head with a notify; no attempt counted",
       async () => {
         await reset();

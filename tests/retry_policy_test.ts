@@ -110,3 +110,30 @@ Deno.test("retry policy: the check before running fails a job past its tries or 
 Deno.test("retry policy: backoff picks entry attempt-1 and repeats the last", () => {
   assert.deepEqual([1, 2, 3, 4, 5].map((a) => backoffFor([1, 5, 10], a)), [1, 5, 10, 10, 10]);
 });
+
+Deno.test("retry policy: a retry due past 2106 fails instead (backoff or release()), to the second", () => {
+  const last = 4_294_967_295;
+  const limits = { ...base, maxTries: 0, backoff: [last - NOW] };
+  const onTime = decide({ limits, attempt: 1, outcome: boom, nowSeconds: NOW });
+  assert.deepEqual(
+    onTime,
+    { action: "release", delaySeconds: last - NOW },
+    "due at the last second",
+  );
+  const late = decide({ limits, attempt: 1, outcome: boom, nowSeconds: NOW + 1 });
+  assert.equal(late.action, "fail");
+  const error = (late as { error: Error }).error;
+  assert.ok(error instanceof RangeError);
+  assert.match(
+    error.message,
+    /^Cannot retry the job in 2494967295 seconds: that is past unix time/,
+  );
+  assert.equal(error.cause, boom.kind === "error" ? boom.error : undefined, "the attempt's error");
+  const released = decide({
+    limits: base,
+    attempt: 1,
+    outcome: { kind: "released", delaySeconds: last - NOW + 0.5 },
+    nowSeconds: NOW,
+  });
+  assert.equal(released.action, "fail", "a fraction rounds up past the last second");
+});

@@ -408,6 +408,21 @@ Deno.test("options and arguments are checked up front, in one voice", async () =
     assert.deepEqual(t.rows(), []);
     await t.queue.push("default", "x", { delay: most });
     assert.equal(t.rows()[0]!.available_at, 4294967295);
+    // So are a release and a requeue that would put a reserved job past it; the row stays reserved.
+    await t.queue.push("default", "y");
+    const [reserved] = await t.queue.reserve(["default"], 1);
+    for (const settle of [t.queue.release, t.queue.requeue]) {
+      await assert.rejects(
+        settle.call(t.queue, reserved!, most + 1),
+        (error: Error) =>
+          error instanceof RangeError &&
+          /^Cannot (release|requeue) a job: a delay of \d+ seconds is too long: it puts the job past unix time 4294967295 /
+            .test(error.message),
+      );
+    }
+    assert.equal(await t.queue.release(reserved!, most), true);
+    const releasedRow = t.rows().find((row) => row.payload === "y")!;
+    assert.deepEqual([releasedRow.available_at, releasedRow.attempts], [4294967295, 1]);
     // dispatch refuses it before building anything (on the real clock).
     assert.throws(
       () => prepareDispatch(CountProbe, {}, { delay: 1e20 }),

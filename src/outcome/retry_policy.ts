@@ -3,6 +3,7 @@
  * and the job's limits, to ack / release after a delay / fail. Pure: no I/O,
  * no clock (the caller passes `nowSeconds`). Laravel 8.83's worker rules.
  */
+import { LAST_DUE_TIME } from "../drivers/due_time.ts";
 import { MaxAttemptsExceededError } from "../errors.ts";
 import type { AttemptOutcome } from "../executor/outcome.ts";
 
@@ -45,7 +46,7 @@ export function decide(input: RetryInput): RetryDecision {
     case "success":
       return { action: "ack" };
     case "released":
-      return { action: "release", delaySeconds: outcome.delaySeconds };
+      return release(outcome.delaySeconds, input.nowSeconds);
     case "failed":
     case "denied":
       // A denial is a declaration bug, not a transient error: retrying cannot help.
@@ -65,9 +66,28 @@ export function decide(input: RetryInput): RetryDecision {
       if (willExceedAttempts(limits, attempt, input.nowSeconds)) {
         return { action: "fail", error: outcome.error };
       }
-      return { action: "release", delaySeconds: backoffFor(limits.backoff, attempt) };
+      return release(backoffFor(limits.backoff, attempt), input.nowSeconds, outcome.error);
     }
   }
+}
+
+/**
+ * A release, unless its retry would be due past LAST_DUE_TIME: no store can
+ * hold that (Laravel's `available_at` is unsigned 32-bit), and a job parked
+ * until 2106 is lost in all but name, so it fails, with why, where
+ * `queue:failed` shows it.
+ */
+function release(delaySeconds: number, nowSeconds: number, cause?: Error): RetryDecision {
+  if (nowSeconds + Math.ceil(delaySeconds) <= LAST_DUE_TIME) {
+    return { action: "release", delaySeconds };
+  }
+  const error = new RangeError(
+    `Cannot retry the job in ${delaySeconds} seconds: that is past unix time ${LAST_DUE_TIME} ` +
+      `(2106-02-07 06:28:15 UTC), the latest available_at Laravel's jobs table holds, so it ` +
+      `failed instead: use a shorter backoff or release() delay`,
+    cause ? { cause } : undefined,
+  );
+  return { action: "fail", error };
 }
 
 /**

@@ -213,7 +213,7 @@ export class RedisQueue implements QueueDriver {
   async release(job: ReservedJob, delaySeconds = 0): Promise<boolean> {
     const action = "release a job";
     const reservation = reservationOf(action, job);
-    const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
+    const delay = check.requireDelay(action, "delaySeconds", delaySeconds, this.#s.clock());
     this.#requireOpen(action);
     const due = availableAtSeconds(this.#s.clock(), delay);
     const released = await this.#settle(action, (c) => ops.releaseReservation(c, reservation, due));
@@ -229,7 +229,7 @@ export class RedisQueue implements QueueDriver {
   async requeue(job: ReservedJob, delaySeconds = 0): Promise<boolean> {
     const action = "requeue a job";
     const reservation = reservationOf(action, job);
-    const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
+    const delay = check.requireDelay(action, "delaySeconds", delaySeconds, this.#s.clock());
     this.#requireOpen(action);
     const due = delay > 0 ? availableAtSeconds(this.#s.clock(), delay) : undefined;
     const restored = await this.#settle(

@@ -189,7 +189,7 @@ export class SqliteQueue implements QueueDriver {
   async release(job: ReservedJob, delaySeconds = 0): Promise<boolean> {
     const action = "release a job";
     const reservation = check.reservationOf(action, job);
-    const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
+    const delay = check.requireDelay(action, "delaySeconds", delaySeconds, this.#settings.clock());
     this.#requireOpen(action);
     const released = await this.#write(
       action,
@@ -206,7 +206,7 @@ export class SqliteQueue implements QueueDriver {
   async requeue(job: ReservedJob, delaySeconds = 0): Promise<boolean> {
     const action = "requeue a job";
     const reservation = check.reservationOf(action, job);
-    const delay = check.requireNonNegativeNumber(action, "delaySeconds", delaySeconds);
+    const delay = check.requireDelay(action, "delaySeconds", delaySeconds, this.#settings.clock());
     this.#requireOpen(action);
     const availableAt = delay > 0 ? availableAtSeconds(this.#settings.clock(), delay) : null;
     const restored = await this.#write(

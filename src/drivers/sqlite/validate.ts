@@ -3,6 +3,7 @@
  * "Cannot open queue as 'retryAfter' must be a positive number: current value is 0".
  * A wrong type is a TypeError, a value out of range a RangeError.
  */
+import { checkDueTime } from "../due_time.ts";
 
 function show(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
@@ -41,6 +42,13 @@ export function requireNonNegativeNumber(action: string, name: string, value: un
     throw fail(action, name, "a non-negative number", value, RangeError);
   }
   return value as number;
+}
+
+/** A delay in seconds from `nowMs` that keeps the job due by LAST_DUE_TIME (see due_time.ts). */
+export function requireDelay(action: string, name: string, value: unknown, nowMs: number): number {
+  const delay = requireNonNegativeNumber(action, name, value);
+  checkDueTime(`Cannot ${action}: a delay of ${delay} seconds`, nowMs, delay);
+  return delay;
 }
 
 /** A non-negative number of milliseconds; `Infinity` allowed (no limit). */
