@@ -3,6 +3,7 @@
  * subscribe; a listener that throws is reported to stderr and never breaks the loop.
  * Sits at the bottom of the import graph: every stage emits, none imports the runtime.
  */
+import { stderrLine } from "./log_line.ts";
 
 /** Which job an event is about. */
 export interface JobRef {
@@ -183,9 +184,10 @@ export class EventBus {
       try {
         (listener as Listener<K>)(event);
       } catch (error) {
-        console.error(
+        console.error(stderrLine(
+          "ERROR",
           `kqueue: a listener for ${name} threw: ${(error as Error)?.message ?? error}`,
-        );
+        ));
       }
     }
   }

@@ -40,6 +40,11 @@ async function grantedFolder(): Promise<string> {
   return dir;
 }
 
+/** The one-line error a refused `work --json` wrote, from its JSON log line. */
+function errorLine(daemon: DaemonProcess): string {
+  return JSON.parse(daemon.stderr[0]!).message;
+}
+
 function work(extra: string[]): string[] {
   return ["work", "--json", "--jobs", JOBS, "--stop-when-drained", "--sleep=1", ...extra];
 }
@@ -194,7 +199,7 @@ Deno.test({
       assert.equal(refused.stderr.length, 1, refused.stderr.join("\n"));
       const out = project.target.replaceAll(".", "\\.");
       assert.match(
-        refused.stderr[0]!,
+        errorLine(refused),
         new RegExp(
           `^kqueue: --child-user=65534:65534 \\(uid 65534, gid 65534\\) cannot write ${out}, ` +
             `which WritesReport declares in permissions\\.write \\(Permission denied \\(os error 13\\)[^)]*\\)\\: ` +
@@ -237,10 +242,10 @@ Deno.test({
       assert.equal(refused.stderr.length, 1, refused.stderr.join("\n"));
       const fix =
         /; create it for that user, e\.g\. (mkdir -p (\S+) && chown -R 65534:65534 (\S+))$/
-          .exec(refused.stderr[0]!);
+          .exec(errorLine(refused));
       assert.ok(fix, refused.stderr[0]);
       assert.match(
-        refused.stderr[0]!,
+        errorLine(refused),
         /cannot create \S+\/reports\/daily, which WritesDaily declares in permissions\.write: its folder \S+ is not writable by that user \(Permission denied/,
       );
       assert.deepEqual([fix[2], fix[3]], [project.target, project.target]);

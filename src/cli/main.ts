@@ -2,7 +2,15 @@
  * The CLI entry: the only place that reads Deno.args, installs signal
  * handlers and calls Deno.exit. Bad input → one line on stderr, exit 2.
  */
-import { configure, dispose, getLogger, getStreamSink, getTextFormatter } from "../log.ts";
+import {
+  configure,
+  dispose,
+  getLogger,
+  getStreamSink,
+  getTextFormatter,
+  jsonLinesFormatter,
+} from "../log.ts";
+import { setLogFormat, stderrLine } from "../log_line.ts";
 import { CliError } from "./cli_error.ts";
 import { dispatchCommand } from "./dispatch_command.ts";
 import { helpText } from "./help.ts";
@@ -71,10 +79,13 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
+// `work --json`: the log on stderr is JSON lines too (read before parsing: the logger comes first).
+const jsonLog = Deno.args[0] === "work" && Deno.args.includes("--json");
+setLogFormat(jsonLog ? "json" : "text");
 await configure({
   sinks: {
     stderr: getStreamSink(Deno.stderr.writable, {
-      formatter: getTextFormatter({ timestamp: "date-time" }),
+      formatter: jsonLog ? jsonLinesFormatter : getTextFormatter({ timestamp: "date-time" }),
     }),
   },
   loggers: [
@@ -87,7 +98,7 @@ try {
   code = await main(Deno.args);
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
-  console.error(`kqueue: ${message.split("\n")[0]}`);
+  console.error(stderrLine("ERROR", `kqueue: ${message.split("\n")[0]}`));
   code = error instanceof CliError ? error.exitCode : 1;
 }
 await dispose();

@@ -9,6 +9,7 @@
  */
 import type { LeaseSupport, QueueDriver, ReservedJob } from "../drivers/driver.ts";
 import type { EventBus } from "../events.ts";
+import { logFormat } from "../log_line.ts";
 import { ownBytes } from "./lease_identity.ts";
 import { LeaseOutbox } from "./lease_outbox.ts";
 import type { FromSupervisor, LeaseTiming, ToSupervisor } from "./lease_protocol.ts";
@@ -235,6 +236,7 @@ export class LeaseKeeper {
           moduleUrl: extender.moduleUrl,
           config: extender.config,
           mailbox: outbox.mailbox.buffer,
+          logFormat: logFormat(),
           ...this.#timing,
         } satisfies ToSupervisor,
       );

@@ -1,4 +1,5 @@
 /** Messages between the daemon's main thread and its lease supervisor Worker (`lease_worker.ts`). */
+import type { LogFormat } from "../log_line.ts";
 
 export interface LeaseTiming {
   /** How long a reservation lasts after each extension. Seconds. */
@@ -19,6 +20,8 @@ export type ToSupervisor =
     readonly moduleUrl: string;
     readonly config: unknown;
     readonly mailbox: SharedArrayBuffer;
+    /** How the supervisor writes its own stderr line (see log_line.ts). */
+    readonly logFormat: LogFormat;
   } & LeaseTiming
   /** Reservations too large for the mailbox, keyed by the main thread (and settled ones to drop first). */
   | {

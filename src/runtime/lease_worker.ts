@@ -14,6 +14,7 @@
  * from the driver's own code (`LeaseSupport.extender`), never from a payload.
  */
 import type { LeaseExtender, OpenLeaseExtender } from "../drivers/driver.ts";
+import { type LogFormat, stderrLine } from "../log_line.ts";
 import { decodeIdentity } from "./lease_identity.ts";
 import { HOLD, LeaseMailbox } from "./lease_mailbox.ts";
 import type { FromSupervisor, LeaseTiming, ToSupervisor } from "./lease_protocol.ts";
@@ -32,6 +33,7 @@ let mailbox: LeaseMailbox | undefined;
 /** A "drain" came before the connection was open: answered once it is. */
 let drainAsked = false;
 let timing: LeaseTiming | undefined;
+let logFormat: LogFormat = "text";
 /** hold/drop messages that came before the connection was open, in order. */
 let early: ToSupervisor[] = [];
 let lastHeard = performance.now();
@@ -85,6 +87,7 @@ async function start(message: Extract<ToSupervisor, { type: "start" }>): Promise
     return;
   }
   timing = message;
+  logFormat = message.logFormat;
   for (const queued of early) apply(extender, queued);
   early = [];
   readMailbox();
@@ -125,11 +128,13 @@ function tick(): void {
       const held = extender?.size ?? 0;
       scope.postMessage({ type: "paused", silentMs: Math.round(silentMs), held });
       // Written now, from this thread: the main thread's logger cannot run while it is stuck.
-      console.error(
+      console.error(stderrLine(
+        "WARN",
         `kqueue: the daemon's main thread has not answered for ${(silentMs / 1000).toFixed(1)} s ` +
           `(--liveness-limit=${timing.livenessMs / 1000}): lease extension paused for ${held} ` +
           `job(s), so other workers can take them once their leases lapse`,
-      );
+        logFormat,
+      ));
     }
     return;
   }

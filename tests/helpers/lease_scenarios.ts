@@ -185,12 +185,11 @@ export async function wedgeLapses(kind: StoreKind): Promise<void> {
       takenAfterMs < wedgeMs - 2_000,
       `taken over ${takenAfterMs} ms into the ${wedgeMs} ms wedge: while the first was stuck`,
     );
-    assert.ok(
-      wedged.stderr.some((line) =>
-        /main thread has not answered .* lease extension paused/.test(line)
-      ),
-      `the supervisor said so at once:\n${wedged.stderr.join("\n")}`,
+    const said = wedged.stderr.find((line) =>
+      /main thread has not answered .* lease extension paused/.test(line)
     );
+    assert.ok(said, `the supervisor said so at once:\n${wedged.stderr.join("\n")}`);
+    assert.equal(JSON.parse(said).level, "WARN", "a JSON log line, as the daemon runs with --json");
     await wedged.waitFor(isEvent("lease:paused"), 30_000, "the pause, reported once it woke");
     await wedged.waitFor(isEvent("job:done"), 5_000, "the wedged attempt's end");
     await stopBoth(wedged, heir);
