@@ -9,24 +9,21 @@
  */
 import { systemClock } from "../clock.ts";
 import type { ReservedJob } from "../drivers/driver.ts";
-import { MemoryExceptionCounter } from "../drivers/memory_exception_counter.ts";
 import { EventBus, type StopReason } from "../events.ts";
-import { DeadlineSet } from "../executor/deadline_set.ts";
 import { IsolatedPool } from "../executor/isolated_pool.ts";
 import { checkDeclarations } from "./declarations.ts";
-import { putBackAfterForcedStop } from "./job_failure.ts";
-import { processJob } from "./job_processor.ts";
-import { InlineTracker, type LagWatchdog, startLagWatchdog } from "./lag_watchdog.ts";
+import { InFlightJobs } from "./in_flight.ts";
+import { type LagWatchdog, startLagWatchdog } from "./lag_watchdog.ts";
 import { type LeaseKeeper, startLeases } from "./lease_keeper.ts";
 import type { LeaseTiming } from "./lease_protocol.ts";
 import { resolveLeaseTiming } from "./lease_settings.ts";
 import { type DaemonOptions, resolveDaemonOptions, type ResolvedDaemonOptions } from "./options.ts";
-import type { ProcessorDeps, Ticket } from "./processor_deps.ts";
-import { Semaphore, Slots } from "./slots.ts";
+import { createProcessorDeps, type ProcessorDeps } from "./processor_deps.ts";
+import { Slots } from "./slots.ts";
 import { StoreHealth } from "./store_health.ts";
 import { catchStrayErrors } from "./stray_errors.ts";
 import { watchLimits } from "./limit_watch.ts";
-import { abortableDelay, DrainWaiter, nextTurn } from "./waiting.ts";
+import { abortableDelay, nextTurn } from "./waiting.ts";
 import { WorkWait } from "./work_wait.ts";
 
 export interface DaemonResult {
@@ -55,8 +52,7 @@ export class Daemon {
   readonly #o: ResolvedDaemonOptions;
   readonly #deps: ProcessorDeps;
   readonly #slots = new Slots();
-  readonly #tickets = new Set<Ticket>();
-  readonly #drain = new DrainWaiter();
+  readonly #jobs: InFlightJobs;
   readonly #stopWake = new AbortController();
   readonly #force = new AbortController();
   /** Undefined: lease extension off. */
@@ -66,9 +62,6 @@ export class Daemon {
   readonly #health: StoreHealth;
   #stopReason: StopReason | undefined;
   #stopDetail: string | undefined;
-  #started = 0;
-  #processed = 0;
-  #peak = 0;
   readonly #workWait = new WorkWait(this.#slots, this.#stopWake.signal);
   #run: Promise<DaemonResult> | undefined;
 
@@ -90,19 +83,15 @@ export class Daemon {
       // A set-aside queue is tried as often as timed work is checked for: never in a hot loop.
       recheckMs: Math.max(1, this.#o.sleep) * 1000,
     });
-    this.#deps = {
-      driver: this.#o.driver,
-      registry: this.#o.registry,
-      exceptions: this.#o.exceptions ?? new MemoryExceptionCounter(),
-      events: this.events,
-      clock: this.#o.clock,
-      options: this.#o,
-      isolatedSlots: new Semaphore(this.#o.isolatedConcurrency),
-      runIsolated: this.#o.runIsolated ?? this.#pool.run,
-      forceSignal: this.#force.signal,
-      inline: new InlineTracker(),
-      inlineDeadlines: new DeadlineSet(),
-    };
+    this.#deps = createProcessorDeps(this.#o, this.events, this.#pool.run, this.#force.signal);
+    this.#jobs = new InFlightJobs({
+      processor: this.#deps,
+      slots: this.#slots,
+      leases: () => this.#leases,
+      onFinished: (processed) => {
+        if (this.#o.maxJobs > 0 && processed >= this.#o.maxJobs) this.stop("max-jobs");
+      },
+    });
   }
 
   get inFlight(): number {
@@ -110,7 +99,7 @@ export class Daemon {
   }
 
   get peakInFlight(): number {
-    return this.#peak;
+    return this.#jobs.peak;
   }
 
   /** Runs until a stop condition or stop(); resolves once every job is settled or requeued. */
@@ -207,7 +196,7 @@ export class Daemon {
         }
       }
       this.#leases?.hold(jobs);
-      for (const job of jobs) this.#start(job);
+      for (const job of jobs) this.#jobs.start(job);
       this.#workWait.finish();
       if (jobs.length > 0) {
         if (o.once) this.stop("once");
@@ -266,36 +255,9 @@ export class Daemon {
 
   #reserveLimit(): number {
     let free = this.#o.concurrency - this.#slots.inFlight;
-    if (this.#o.maxJobs > 0) free = Math.min(free, this.#o.maxJobs - this.#started);
-    if (this.#o.once) free = Math.min(free, 1 - this.#started);
+    if (this.#o.maxJobs > 0) free = Math.min(free, this.#o.maxJobs - this.#jobs.started);
+    if (this.#o.once) free = Math.min(free, 1 - this.#jobs.started);
     return Math.max(0, free);
-  }
-
-  #start(reserved: ReservedJob): void {
-    const ticket: Ticket = { reserved, abandoned: false, settling: false };
-    this.#tickets.add(ticket);
-    this.#slots.take();
-    this.#started++;
-    this.#peak = Math.max(this.#peak, this.#slots.inFlight);
-    processJob(ticket, this.#deps)
-      .catch((error) => {
-        // A storage write failed: the job stays reserved and comes back after retry_after.
-        this.events.emit("store:error", {
-          operation: "settle",
-          error: error as Error,
-          givenUp: true,
-        });
-      })
-      .finally(() => {
-        const leases = this.#leases;
-        if (ticket.acking) void ticket.acking.finally(() => leases?.drop(reserved));
-        else leases?.drop(reserved);
-        this.#tickets.delete(ticket);
-        this.#processed++;
-        this.#slots.give();
-        if (this.#tickets.size === 0) this.#drain.notify();
-        if (this.#o.maxJobs > 0 && this.#processed >= this.#o.maxJobs) this.stop("max-jobs");
-      });
   }
 
   /** Nothing ready, delayed or reserved in the queues served (set-aside ones can't be reached). */
@@ -311,13 +273,13 @@ export class Daemon {
     const reason = this.#stopReason ?? "aborted";
     this.events.emit("worker:stopping", {
       reason,
-      inFlight: this.#tickets.size,
+      inFlight: this.#jobs.size,
       ...(this.#stopDetail ? { detail: this.#stopDetail } : {}),
     });
-    if (this.#tickets.size === 0) return;
+    if (this.#jobs.size === 0) return;
     const deadline = setTimeout(() => this.#forceStop(), this.#o.shutdownTimeout * 1000);
     try {
-      await this.#drain.until(() => this.#tickets.size === 0);
+      await this.#jobs.untilEmpty();
     } finally {
       clearTimeout(deadline);
     }
@@ -328,20 +290,7 @@ export class Daemon {
     if (this.#force.signal.aborted) return;
     this.#stopReason ??= "forced";
     this.#stopWake.abort();
-    const running = [...this.#tickets].filter((t) => !t.abandoned && !t.settling);
-    for (const ticket of running) ticket.abandoned = true;
-    this.#force.abort();
-    for (const ticket of running) {
-      putBackAfterForcedStop(ticket, this.#deps)
-        .catch((error) =>
-          this.events.emit("store:error", { operation: "requeue", error, givenUp: true })
-        )
-        .finally(() => {
-          this.#leases?.drop(ticket.reserved);
-          this.#tickets.delete(ticket);
-          this.#drain.notify();
-        });
-    }
+    this.#jobs.putBackRunning(() => this.#force.abort());
   }
 
   #result(lag: LagWatchdog): DaemonResult {
@@ -349,8 +298,8 @@ export class Daemon {
     const result: DaemonResult = {
       reason,
       exitCode: EXIT_CODES[reason] ?? 0,
-      processed: this.#processed,
-      peakInFlight: this.#peak,
+      processed: this.#jobs.processed,
+      peakInFlight: this.#jobs.peak,
       maxLagMs: lag.maxLagMs,
     };
     this.events.emit("worker:stopped", {

@@ -2,12 +2,13 @@
 import type { Clock } from "../clock.ts";
 import type { ExceptionCounter, QueueDriver, ReservedJob } from "../drivers/driver.ts";
 import type { EventBus, JobRef } from "../events.ts";
-import type { DeadlineSet } from "../executor/deadline_set.ts";
+import { MemoryExceptionCounter } from "../drivers/memory_exception_counter.ts";
+import { DeadlineSet } from "../executor/deadline_set.ts";
 import type { runIsolated } from "../executor/subprocess_executor.ts";
 import type { JobRegistry } from "../jobs/registry.ts";
 import type { ResolvedDaemonOptions } from "./options.ts";
-import type { InlineTracker } from "./lag_watchdog.ts";
-import type { Semaphore } from "./slots.ts";
+import { InlineTracker } from "./lag_watchdog.ts";
+import { Semaphore } from "./slots.ts";
 
 /** One job in hand. */
 export interface Ticket {
@@ -38,4 +39,26 @@ export interface ProcessorDeps {
   readonly inline: InlineTracker;
   /** The inline jobs' timeouts, on one timer. */
   readonly inlineDeadlines: DeadlineSet;
+}
+
+/** A daemon's deps: `runIsolated` is its pool's unless the options bring one (tests). */
+export function createProcessorDeps(
+  options: ResolvedDaemonOptions,
+  events: EventBus,
+  poolRun: typeof runIsolated,
+  forceSignal: AbortSignal,
+): ProcessorDeps {
+  return {
+    driver: options.driver,
+    registry: options.registry,
+    exceptions: options.exceptions ?? new MemoryExceptionCounter(),
+    events,
+    clock: options.clock,
+    options,
+    isolatedSlots: new Semaphore(options.isolatedConcurrency),
+    runIsolated: options.runIsolated ?? poolRun,
+    forceSignal,
+    inline: new InlineTracker(),
+    inlineDeadlines: new DeadlineSet(),
+  };
 }
