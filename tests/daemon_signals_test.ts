@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DaemonProcess, FIXTURE_JOBS, isEvent, runToDrain } from "./helpers/daemon_process.ts";
 import { assertQueueEmpty, dispatchTo, readLines, tempQueue } from "./helpers/temp_project.ts";
 import { LongProbe } from "./fixtures/jobs/probe_jobs.ts";
-import { ignoringEchoes, SAME_SIGNAL_MS } from "../src/cli/work.ts";
+import { ignoringEchoes, SAME_SIGNAL_MS } from "../src/cli/stop_signals.ts";
 
 Deno.test("daemon: SIGTERM lets in-flight jobs finish, takes no new ones, exits 0", async () => {
   const q = await tempQueue();
