@@ -53,10 +53,18 @@ export function printJsonEvents(
   }
 }
 
+/**
+ * During an outage every job in flight retries its own settle, so one storage
+ * error comes once per job per retry: the human log shows it once per this
+ * window, with how many like it it held back. (`--json` keeps every event.)
+ */
+export const REPEAT_WINDOW_MS = 10_000;
+
 export function printHumanEvents(
   events: EventBus,
   log: Logger,
   write: (line: string) => void = (l) => console.log(l),
+  now: () => number = () => performance.now(),
 ): void {
   const line = (job: JobRef, label: string, rest = "") =>
     write(`[${timestamp()}][${job.id}] ${label.padEnd(11)} ${job.name}${rest ? `  ${rest}` : ""}`);
@@ -151,24 +159,24 @@ export function printHumanEvents(
       } (a job's timer or unawaited promise; inline jobs running: ${running}); the daemon keeps running`,
     );
   });
-  events.on(
-    "store:error",
-    ({ operation, error, refused, givenUp }) =>
-      log.error(
-        `Storage error during ${operation}: ${oneLine(error)}; ${
-          givenUp
-            ? "not written: the job comes back when its reservation lapses"
-            : refused
-            ? "retrying (the store answered, so the daemon keeps running; repeats are not logged)"
-            : "retrying"
-        }`,
-      ),
-  );
-  events.on(
-    "store:recovered",
-    ({ operation, downMs }) =>
-      log.info(`Storage works again for ${operation} after ${(downMs / 1000).toFixed(1)} s`),
-  );
+  const repeats = new RepeatCounter(now);
+  events.on("store:error", ({ operation, error, refused, givenUp }) => {
+    const message = `Storage error during ${operation}: ${oneLine(error)}; ${
+      givenUp
+        ? "not written: the job comes back when its reservation lapses"
+        : refused
+        ? "retrying (the store answered, so the daemon keeps running; repeats are not logged)"
+        : "retrying"
+    }`;
+    const held = repeats.seen(message);
+    if (held !== undefined) log.error(message + held);
+  });
+  events.on("store:recovered", ({ operation, downMs }) => {
+    log.info(`Storage works again for ${operation} after ${(downMs / 1000).toFixed(1)} s`);
+    for (const [message, count] of repeats.takeHeld()) {
+      log.error(`${message} (${count} more like it, not logged, before it recovered)`);
+    }
+  });
   events.on("queue:set-aside", ({ queue, problem, recheckSeconds }) =>
     log.error(
       `Queue ${queue} is set aside, its jobs left where they are: ${problem}; ` +
@@ -181,6 +189,40 @@ export function printHumanEvents(
         `Queue ${queue} is served again (set aside for ${(setAsideMs / 1000).toFixed(1)} s)`,
       ),
   );
+}
+
+/** Identical lines within REPEAT_WINDOW_MS: the first is shown, the rest counted. */
+class RepeatCounter {
+  readonly #lines = new Map<string, { at: number; held: number }>();
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  /** Undefined: hold this repeat back; else log the line with this suffix (what was held back). */
+  seen(line: string): string | undefined {
+    const now = this.#now();
+    const last = this.#lines.get(line);
+    if (last !== undefined && now - last.at < REPEAT_WINDOW_MS) {
+      last.held++;
+      return undefined;
+    }
+    this.#lines.delete(line);
+    this.#lines.set(line, { at: now, held: 0 });
+    // Bounded: the oldest line goes first (error texts can be many and varied).
+    if (this.#lines.size > 100) this.#lines.delete(this.#lines.keys().next().value!);
+    if (last === undefined || last.held === 0) return "";
+    return ` (${last.held} more like it in the last ${((now - last.at) / 1000).toFixed(0)} s)`;
+  }
+
+  /** The held-back counts so far, cleared. */
+  takeHeld(): Array<[string, number]> {
+    const held: Array<[string, number]> = [];
+    for (const [line, entry] of this.#lines) if (entry.held > 0) held.push([line, entry.held]);
+    this.#lines.clear();
+    return held;
+  }
 }
 
 export function lagMessage(lagMs: number, inlineJobs: readonly JobRef[]): string {
