@@ -15,7 +15,7 @@ import {
   RespConnectionError,
   RespReplyError,
 } from "../src/drivers/redis/resp_connection.ts";
-import { openQueue, RedisServer, until } from "./redis_fixtures/helpers.ts";
+import { openQueue, RedisServer, until, untilBlocked } from "./redis_fixtures/helpers.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const copy = (b: Uint8Array) => b.slice();
@@ -227,9 +227,10 @@ Deno.test("blocking link: a BLPOP unanswered past its timeout (a silent socket) 
     const started = performance.now();
     await waiter.wait(["default"], ["queues:default:notify"], 10_000);
     const elapsed = performance.now() - started;
-    // The slice (100 ms) + the server timeout's lead (250 ms) + the guard's margin (1 s).
+    // The slice (100 ms) + the server timeout's lead (250 ms) + the guard's margin (1 s), and
+    // the guard's second look a margin later (the next slice waited on the same silent socket).
     assert.ok(
-      elapsed >= 1300 && elapsed < 5000,
+      elapsed >= 2300 && elapsed < 5000,
       `gave up on the silent socket after ${elapsed} ms`,
     );
     await silent.accepted(2);
@@ -258,6 +259,38 @@ Deno.test("blocking link: bulk replies are Buffers, as ioredis' callBuffer gives
     assert.equal(reply[1].toString("utf8"), "héllo");
   } finally {
     link.close();
+    await server.stop();
+  }
+});
+
+Deno.test("blocking link: an answer that waits unread behind a blocked event loop is not taken for a stuck socket", async () => {
+  const server = await RedisServer.start();
+  const raw = server.client();
+  const { queue } = await openQueue(server, { blockSliceMs: 100 });
+  try {
+    assert.deepEqual(await queue.reserve(["default"], 1), [], "(the reserve script is loaded)");
+    const waiting = queue.waitForJobs(["default"], 30_000);
+    await untilBlocked(raw, 1);
+    // A long synchronous job: the event loop is blocked while another process pushes a job
+    // (the BLPOP returns, the reserve behind it takes the job) and past the slice's guard.
+    const blockedAt = performance.now();
+    const push = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./redis_fixtures/push_job.ts", import.meta.url).pathname],
+      env: { REDIS_PORT: String(server.port) },
+    }).outputSync();
+    assert.equal(push.code, 0, new TextDecoder().decode(push.stderr));
+    // The guard: the slice (100 ms) + the server timeout's lead (250 ms) + its margin (1 s).
+    while (performance.now() - blockedAt < 2000) {
+      // Still blocked.
+    }
+    await waiting;
+    const jobs = await queue.reserve(["default"], 1);
+    assert.equal(jobs.length, 1, "the job the reserve took is handed out, not left reserved");
+    assert.equal(jobs[0]!.attempts, 1);
+    await queue.ack(jobs[0]!);
+    assert.equal(queue.stats.blockingReconnects, 0, "the healthy connection was kept");
+  } finally {
+    await queue.close();
     await server.stop();
   }
 });
