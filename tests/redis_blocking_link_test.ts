@@ -15,7 +15,14 @@ import {
   RespConnectionError,
   RespReplyError,
 } from "../src/drivers/redis/resp_connection.ts";
-import { openQueue, RedisServer, until, untilBlocked } from "./redis_fixtures/helpers.ts";
+import { RedisQueue } from "../src/drivers/redis/redis_queue.ts";
+import {
+  MemoryFailedJobs,
+  openQueue,
+  RedisServer,
+  until,
+  untilBlocked,
+} from "./redis_fixtures/helpers.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const copy = (b: Uint8Array) => b.slice();
@@ -292,5 +299,90 @@ Deno.test("blocking link: an answer that waits unread behind a blocked event loo
   } finally {
     await queue.close();
     await server.stop();
+  }
+});
+
+/** A server that accepts and answers the login (CLIENT SETNAME) of its first `answered` connections only. */
+function loginServer(answered: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Array<Promise<void>> = [];
+  const onAccept: Array<() => void> = [];
+  (async () => {
+    for await (const conn of listener) {
+      const index = accepted.length;
+      // Resolves when the client closes this connection.
+      accepted.push((async () => {
+        const buffer = new Uint8Array(1024);
+        for (;;) {
+          const n = await conn.read(buffer).catch(() => null);
+          if (n === null) break;
+          if (index < answered) await conn.write(new TextEncoder().encode("+OK\r\n"));
+        }
+        conn.close();
+      })());
+      onAccept.splice(0).forEach((wake) => wake());
+    }
+  })().catch(() => {});
+  return {
+    endpoint: { host: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port, db: 0, tls: false },
+    /** The `index`th connection (from 0), once accepted; `closed`: when the client closed it. */
+    async connection(index: number): Promise<{ closed: Promise<void> }> {
+      while (accepted.length <= index) await new Promise<void>((r) => onAccept.push(r));
+      return { closed: accepted[index]! };
+    },
+    close: () => listener.close(),
+  };
+}
+
+/** `promise`, or a rejection after `ms` (a bound on a test that would otherwise hang). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("blocking link: opening a queue on a server that accepts but never answers fails within the connect timeout", async () => {
+  const silent = loginServer(0);
+  try {
+    const started = performance.now();
+    await within(
+      assert.rejects(
+        RedisQueue.open({
+          endpoint: silent.endpoint,
+          failedJobLogger: new MemoryFailedJobs(),
+          connectTimeoutMs: 300,
+        }),
+        /^StoreUnreachableError: Cannot reach Redis at 127\.0\.0\.1:\d+ \(ETIMEDOUT\)/,
+      ),
+      3000,
+      "the open failing",
+    );
+    assert.ok(performance.now() - started < 1000);
+  } finally {
+    silent.close();
+  }
+});
+
+Deno.test("blocking link: close() while a reconnect waits for its login ends that connection at once", async () => {
+  const server = loginServer(1);
+  const link = new BlockingLink(server.endpoint, {
+    name: "kqueue-blocking",
+    connectTimeoutMs: 60_000,
+  });
+  try {
+    await link.open();
+    link.reset();
+    const reconnecting = await server.connection(1); // its login is never answered
+    link.close();
+    await within(reconnecting.closed, 1000, "the reconnecting socket closed by close()");
+    assert.equal(link.ready, false);
+    assert.equal(link.reconnects, 0);
+  } finally {
+    link.close();
+    server.close();
   }
 });

@@ -38,6 +38,8 @@ export interface RespConnectionOptions {
   readonly onLost?: (error: RespConnectionError) => void;
   /** How bulk strings are returned. @default a copy, as a Uint8Array */
   readonly bulk?: BulkReader;
+  /** Gives up opening (connect and login) when it aborts. */
+  readonly signal?: AbortSignal;
 }
 
 const copyBytes: BulkReader = (bytes) => bytes.slice();
@@ -58,7 +60,11 @@ export class RespConnection {
     void this.#readLoop();
   }
 
-  /** Connects, logs in, selects the database; a one-line error names the server on failure. */
+  /**
+   * Connects, logs in, selects the database, all within `timeoutMs` (a server
+   * that accepts and never answers fails too) or until `options.signal`
+   * aborts; a one-line error names the server on failure.
+   */
   static async open(
     endpoint: RedisEndpoint,
     name: string,
@@ -69,39 +75,53 @@ export class RespConnection {
     const connecting = endpoint.tls
       ? Deno.connectTls({ hostname: endpoint.host, port: endpoint.port, caCerts: extraCaCerts() })
       : Deno.connect({ hostname: endpoint.host, port: endpoint.port });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-    });
-    let conn: Deno.Conn;
+    let giveUp!: (error: Error) => void;
+    const ended = new Promise<never>((_, reject) => giveUp = reject);
+    const timer = setTimeout(() => giveUp(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = () => giveUp(new Error("closed while connecting"));
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
     try {
-      conn = await Promise.race([connecting, timeout]);
-    } catch (error) {
-      connecting.then((late) => late.close(), () => {});
-      throw new RespConnectionError(`Cannot reach Redis at ${where} (${(error as Error).message})`);
+      let conn: Deno.Conn;
+      try {
+        conn = await Promise.race([connecting, ended]);
+      } catch (error) {
+        connecting.then((late) => late.close(), () => {});
+        throw new RespConnectionError(
+          `Cannot reach Redis at ${where} (${(error as Error).message})`,
+        );
+      }
+      // A peer that vanishes without a FIN is found by the kernel's keep-alive probes.
+      if ("setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
+      const connection = new RespConnection(conn);
+      try {
+        await Promise.race([connection.#logIn(endpoint, name), ended]);
+      } catch (error) {
+        connection.close();
+        if (error instanceof RespReplyError) {
+          throw new RespReplyError(`Redis at ${where} refused the login: ${error.message}`);
+        }
+        throw error instanceof RespConnectionError ? error : new RespConnectionError(
+          `Cannot reach Redis at ${where} (${(error as Error).message})`,
+        );
+      }
+      // Told only once logged in: a failed login is the caller's error, not a lost connection.
+      connection.#onLost = options.onLost;
+      if (options.bulk) connection.#bulk = options.bulk;
+      return connection;
     } finally {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
     }
-    // A peer that vanishes without a FIN is found by the kernel's keep-alive probes.
-    if ("setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
-    const connection = new RespConnection(conn);
-    try {
-      if (endpoint.password !== undefined) {
-        const user = endpoint.username !== undefined ? [endpoint.username] : [];
-        await connection.command(["AUTH", ...user, endpoint.password]);
-      }
-      if (endpoint.db !== 0) await connection.command(["SELECT", endpoint.db]);
-      await connection.command(["CLIENT", "SETNAME", name]);
-    } catch (error) {
-      connection.close();
-      throw error instanceof RespReplyError
-        ? new RespReplyError(`Redis at ${where} refused the login: ${error.message}`)
-        : error;
+  }
+
+  async #logIn(endpoint: RedisEndpoint, name: string): Promise<void> {
+    if (endpoint.password !== undefined) {
+      const user = endpoint.username !== undefined ? [endpoint.username] : [];
+      await this.command(["AUTH", ...user, endpoint.password]);
     }
-    // Told only once logged in: a failed login is the caller's error, not a lost connection.
-    connection.#onLost = options.onLost;
-    if (options.bulk) connection.#bulk = options.bulk;
-    return connection;
+    if (endpoint.db !== 0) await this.command(["SELECT", endpoint.db]);
+    await this.command(["CLIENT", "SETNAME", name]);
   }
 
   get closed(): boolean {
