@@ -31,6 +31,17 @@ const parseAll = (text: string) => {
   return parseReply(wire, 0, wire.length, copy);
 };
 
+/** `promise`, or a rejection after `ms` (a bound on a test that would otherwise hang). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 Deno.test("resp parser: every prefix of a reply is incomplete, the whole is read exactly", () => {
   const text = "*6\r\n:42\r\n$5\r\nhé\r\n\r\n$-1\r\n*2\r\n+OK\r\n:-7\r\n$0\r\n\r\n*-1\r\n";
   const wire = new Uint8Array([...bytes(text), ...bytes("+NEXT\r\n")]);
@@ -147,6 +158,30 @@ Deno.test("resp connection: a 1 MiB bulk reply over many reads, then the next pi
   } finally {
     connection.close();
     server.close();
+  }
+});
+
+Deno.test("resp connection: a command larger than the socket takes in one write is sent whole, and the one behind it", async () => {
+  const server = await RedisServer.start();
+  const connection = await RespConnection.open(
+    { host: "127.0.0.1", port: server.port, db: 0, tls: false },
+    "test",
+    5000,
+  );
+  try {
+    const big = new Uint8Array(16 << 20).fill(120);
+    const replies = within(
+      Promise.all([
+        connection.command(["SET", "big", big]),
+        connection.command(["STRLEN", "big"]),
+      ]),
+      5000,
+      "the answers to a 16 MiB SET and the STRLEN behind it",
+    );
+    assert.deepEqual(await replies, ["OK", big.length]);
+  } finally {
+    connection.close();
+    await server.stop();
   }
 });
 
@@ -332,17 +367,6 @@ function loginServer(answered: number) {
     },
     close: () => listener.close(),
   };
-}
-
-/** `promise`, or a rejection after `ms` (a bound on a test that would otherwise hang). */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 Deno.test("blocking link: opening a queue on a server that accepts but never answers fails within the connect timeout", async () => {

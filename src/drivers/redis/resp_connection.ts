@@ -53,6 +53,9 @@ export class RespConnection {
   #buffer = new Uint8Array(INITIAL_BUFFER_BYTES);
   #start = 0;
   #end = 0;
+  /** Encoded commands not handed to the socket yet, and whether a write is in progress. */
+  #unsent: Uint8Array[] = [];
+  #writing = false;
   #closed = false;
 
   private constructor(conn: Deno.Conn) {
@@ -136,8 +139,25 @@ export class RespConnection {
     const reply = new Promise<RespReply>((resolve, reject) =>
       this.#pending.push({ resolve, reject })
     );
-    this.#conn.write(encodeCommand(args)).catch((error) => this.#fail(error));
+    this.#unsent.push(encodeCommand(args));
+    if (!this.#writing) void this.#flush();
     return reply;
+  }
+
+  /** Writes the queued commands in order, each whole (a `write` may take only part of its bytes). */
+  async #flush(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#unsent.length > 0) {
+        const parts = this.#unsent.splice(0);
+        let bytes = parts.length === 1 ? parts[0]! : concat(...parts);
+        while (bytes.length > 0) bytes = bytes.subarray(await this.#conn.write(bytes));
+      }
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      this.#writing = false;
+    }
   }
 
   /** Commands sent and not answered yet. */
