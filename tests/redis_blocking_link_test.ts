@@ -81,8 +81,17 @@ Deno.test("resp parser: an error inside an array is the reply; garbage fails the
   assert.equal(parseAll(":-9223372036854775807\r\n")!.value, -9223372036854775807);
 });
 
-/** A fake server on a real socket: answers the login, then `answer(command)` (undefined: silence). */
-function fakeServer(answer: (args: string[]) => string | undefined) {
+/** Writes `text` whole, in writes of `chunkBytes` at most (each a read of its own, mostly). */
+async function writeInChunks(conn: Deno.Conn, text: string, chunkBytes: number): Promise<void> {
+  const bytes = new TextEncoder().encode(text);
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at, at + chunkBytes));
+}
+
+/**
+ * A fake server on a real socket: answers the login, then `answer(command)`
+ * (undefined: silence), in writes of `chunkBytes` at most.
+ */
+function fakeServer(answer: (args: string[]) => string | undefined, chunkBytes = Infinity) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const connections: Deno.Conn[] = [];
   const accepted: Array<() => void> = [];
@@ -100,7 +109,7 @@ function fakeServer(answer: (args: string[]) => string | undefined) {
         text = text.slice(command[0].length);
         const argv = args.map((m) => m[1]!);
         const reply = argv[0] === "CLIENT" ? "+OK\r\n" : answer(argv);
-        if (reply !== undefined) await conn.write(new TextEncoder().encode(reply)).catch(() => {});
+        if (reply !== undefined) await writeInChunks(conn, reply, chunkBytes).catch(() => {});
       }
     }
   };
@@ -155,6 +164,40 @@ Deno.test("resp connection: a 1 MiB bulk reply over many reads, then the next pi
       "PONG",
       "still usable after a refused command",
     );
+  } finally {
+    connection.close();
+    server.close();
+  }
+});
+
+Deno.test("resp connection: a reply arriving over many reads is parsed once, and the read buffer shrinks back after it", async () => {
+  const items = 2048;
+  const item = "y".repeat(1000);
+  const server = fakeServer(
+    (args) =>
+      args[0] === "LRANGE"
+        ? `*${items}\r\n${`$${item.length}\r\n${item}\r\n`.repeat(items)}`
+        : "$4\r\npong\r\n",
+    4096,
+  );
+  let made = 0;
+  let readBufferBytes = 0;
+  const connection = await RespConnection.open(server.endpoint, "test", 5000, {
+    bulk: (bytes) => {
+      made++;
+      readBufferBytes = bytes.buffer.byteLength;
+      return bytes.slice();
+    },
+  });
+  try {
+    const reply = await connection.command(["LRANGE", "k", "0", "-1"]) as Uint8Array[];
+    assert.equal(reply.length, items);
+    assert.ok(reply.every((b) => b.length === item.length && b[0] === 121));
+    assert.equal(made, items, "each bulk string made once, not again at each read");
+    assert.ok(readBufferBytes > 2_000_000, "the read buffer grew to hold the 2 MB reply");
+    const pong = await connection.command(["GET", "small"]) as Uint8Array;
+    assert.equal(new TextDecoder().decode(pong), "pong");
+    assert.equal(readBufferBytes, 64 * 1024, "and is back to its first size once it was read");
   } finally {
     connection.close();
     server.close();

@@ -192,15 +192,21 @@ export class RespConnection {
         const n = await this.#conn.read(this.#buffer.subarray(this.#end));
         if (n === null) throw new RespConnectionError("Redis closed the connection");
         this.#end += n;
-        while (this.#start < this.#end) {
-          const parsed = parseReply(this.#buffer, this.#start, this.#end, this.#bulk);
-          if (parsed === undefined) break;
+        // A reply is parsed once it is all here: one arriving over many reads is not re-made at each.
+        while (replyEnd(this.#buffer, this.#start, this.#end) >= 0) {
+          const parsed = parseReply(this.#buffer, this.#start, this.#end, this.#bulk)!;
           this.#start = parsed.end;
           const waiter = this.#pending.shift();
           if (parsed.value instanceof RespReplyError) waiter?.reject(parsed.value);
           else waiter?.resolve(parsed.value);
         }
-        if (this.#start === this.#end) this.#start = this.#end = 0;
+        if (this.#start === this.#end) {
+          this.#start = this.#end = 0;
+          // Not held for good after one large reply.
+          if (this.#buffer.length > INITIAL_BUFFER_BYTES) {
+            this.#buffer = new Uint8Array(INITIAL_BUFFER_BYTES);
+          }
+        }
       }
     } catch (error) {
       this.#fail(error);
@@ -314,6 +320,33 @@ export function parseReply(
       const line = decoder.decode(buffer.subarray(at, Math.min(lineEnd, at + 40)));
       throw new RespConnectionError(`Redis sent an unreadable reply (${line})`);
     }
+  }
+}
+
+/**
+ * Where the reply starting at `at` ends, or -1 when `buffer[at, limit)` does
+ * not hold all of it yet; reads only the headers (bulk strings are skipped by
+ * their length). A type it does not know ends at its line: `parseReply` names it.
+ */
+function replyEnd(buffer: Uint8Array, at: number, limit: number): number {
+  if (at >= limit) return -1;
+  const lineEnd = indexOfCrlf(buffer, at + 1, limit);
+  if (lineEnd < 0) return -1;
+  const next = lineEnd + 2;
+  switch (buffer[at]) {
+    case 36: { // $
+      const length = integerAt(buffer, at + 1, lineEnd);
+      if (length < 0) return next;
+      return limit < next + length + 2 ? -1 : next + length + 2;
+    }
+    case 42: { // *
+      const count = integerAt(buffer, at + 1, lineEnd);
+      let end = next;
+      for (let i = 0; i < count && end >= 0; i++) end = replyEnd(buffer, end, limit);
+      return end;
+    }
+    default:
+      return next;
   }
 }
 
