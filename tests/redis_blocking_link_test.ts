@@ -15,7 +15,14 @@ import {
   RespConnectionError,
   RespReplyError,
 } from "../src/drivers/redis/resp_connection.ts";
-import { openQueue, RedisServer, until } from "./redis_fixtures/helpers.ts";
+import { RedisQueue } from "../src/drivers/redis/redis_queue.ts";
+import {
+  MemoryFailedJobs,
+  openQueue,
+  RedisServer,
+  until,
+  untilBlocked,
+} from "./redis_fixtures/helpers.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const copy = (b: Uint8Array) => b.slice();
@@ -23,6 +30,17 @@ const parseAll = (text: string) => {
   const wire = bytes(text);
   return parseReply(wire, 0, wire.length, copy);
 };
+
+/** `promise`, or a rejection after `ms` (a bound on a test that would otherwise hang). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 Deno.test("resp parser: every prefix of a reply is incomplete, the whole is read exactly", () => {
   const text = "*6\r\n:42\r\n$5\r\nhé\r\n\r\n$-1\r\n*2\r\n+OK\r\n:-7\r\n$0\r\n\r\n*-1\r\n";
@@ -63,8 +81,17 @@ Deno.test("resp parser: an error inside an array is the reply; garbage fails the
   assert.equal(parseAll(":-9223372036854775807\r\n")!.value, -9223372036854775807);
 });
 
-/** A fake server on a real socket: answers the login, then `answer(command)` (undefined: silence). */
-function fakeServer(answer: (args: string[]) => string | undefined) {
+/** Writes `text` whole, in writes of `chunkBytes` at most (each a read of its own, mostly). */
+async function writeInChunks(conn: Deno.Conn, text: string, chunkBytes: number): Promise<void> {
+  const bytes = new TextEncoder().encode(text);
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at, at + chunkBytes));
+}
+
+/**
+ * A fake server on a real socket: answers the login, then `answer(command)`
+ * (undefined: silence), in writes of `chunkBytes` at most.
+ */
+function fakeServer(answer: (args: string[]) => string | undefined, chunkBytes = Infinity) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const connections: Deno.Conn[] = [];
   const accepted: Array<() => void> = [];
@@ -82,7 +109,7 @@ function fakeServer(answer: (args: string[]) => string | undefined) {
         text = text.slice(command[0].length);
         const argv = args.map((m) => m[1]!);
         const reply = argv[0] === "CLIENT" ? "+OK\r\n" : answer(argv);
-        if (reply !== undefined) await conn.write(new TextEncoder().encode(reply)).catch(() => {});
+        if (reply !== undefined) await writeInChunks(conn, reply, chunkBytes).catch(() => {});
       }
     }
   };
@@ -140,6 +167,64 @@ Deno.test("resp connection: a 1 MiB bulk reply over many reads, then the next pi
   } finally {
     connection.close();
     server.close();
+  }
+});
+
+Deno.test("resp connection: a reply arriving over many reads is parsed once, and the read buffer shrinks back after it", async () => {
+  const items = 2048;
+  const item = "y".repeat(1000);
+  const server = fakeServer(
+    (args) =>
+      args[0] === "LRANGE"
+        ? `*${items}\r\n${`$${item.length}\r\n${item}\r\n`.repeat(items)}`
+        : "$4\r\npong\r\n",
+    4096,
+  );
+  let made = 0;
+  let readBufferBytes = 0;
+  const connection = await RespConnection.open(server.endpoint, "test", 5000, {
+    bulk: (bytes) => {
+      made++;
+      readBufferBytes = bytes.buffer.byteLength;
+      return bytes.slice();
+    },
+  });
+  try {
+    const reply = await connection.command(["LRANGE", "k", "0", "-1"]) as Uint8Array[];
+    assert.equal(reply.length, items);
+    assert.ok(reply.every((b) => b.length === item.length && b[0] === 121));
+    assert.equal(made, items, "each bulk string made once, not again at each read");
+    assert.ok(readBufferBytes > 2_000_000, "the read buffer grew to hold the 2 MB reply");
+    const pong = await connection.command(["GET", "small"]) as Uint8Array;
+    assert.equal(new TextDecoder().decode(pong), "pong");
+    assert.equal(readBufferBytes, 64 * 1024, "and is back to its first size once it was read");
+  } finally {
+    connection.close();
+    server.close();
+  }
+});
+
+Deno.test("resp connection: a command larger than the socket takes in one write is sent whole, and the one behind it", async () => {
+  const server = await RedisServer.start();
+  const connection = await RespConnection.open(
+    { host: "127.0.0.1", port: server.port, db: 0, tls: false },
+    "test",
+    5000,
+  );
+  try {
+    const big = new Uint8Array(16 << 20).fill(120);
+    const replies = within(
+      Promise.all([
+        connection.command(["SET", "big", big]),
+        connection.command(["STRLEN", "big"]),
+      ]),
+      5000,
+      "the answers to a 16 MiB SET and the STRLEN behind it",
+    );
+    assert.deepEqual(await replies, ["OK", big.length]);
+  } finally {
+    connection.close();
+    await server.stop();
   }
 });
 
@@ -227,9 +312,10 @@ Deno.test("blocking link: a BLPOP unanswered past its timeout (a silent socket) 
     const started = performance.now();
     await waiter.wait(["default"], ["queues:default:notify"], 10_000);
     const elapsed = performance.now() - started;
-    // The slice (100 ms) + the server timeout's lead (250 ms) + the guard's margin (1 s).
+    // The slice (100 ms) + the server timeout's lead (250 ms) + the guard's margin (1 s), and
+    // the guard's second look a margin later (the next slice waited on the same silent socket).
     assert.ok(
-      elapsed >= 1300 && elapsed < 5000,
+      elapsed >= 2300 && elapsed < 5000,
       `gave up on the silent socket after ${elapsed} ms`,
     );
     await silent.accepted(2);
@@ -259,5 +345,111 @@ Deno.test("blocking link: bulk replies are Buffers, as ioredis' callBuffer gives
   } finally {
     link.close();
     await server.stop();
+  }
+});
+
+Deno.test("blocking link: an answer that waits unread behind a blocked event loop is not taken for a stuck socket", async () => {
+  const server = await RedisServer.start();
+  const raw = server.client();
+  const { queue } = await openQueue(server, { blockSliceMs: 100 });
+  try {
+    assert.deepEqual(await queue.reserve(["default"], 1), [], "(the reserve script is loaded)");
+    const waiting = queue.waitForJobs(["default"], 30_000);
+    await untilBlocked(raw, 1);
+    // A long synchronous job: the event loop is blocked while another process pushes a job
+    // (the BLPOP returns, the reserve behind it takes the job) and past the slice's guard.
+    const blockedAt = performance.now();
+    const push = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./redis_fixtures/push_job.ts", import.meta.url).pathname],
+      env: { REDIS_PORT: String(server.port) },
+    }).outputSync();
+    assert.equal(push.code, 0, new TextDecoder().decode(push.stderr));
+    // The guard: the slice (100 ms) + the server timeout's lead (250 ms) + its margin (1 s).
+    while (performance.now() - blockedAt < 2000) {
+      // Still blocked.
+    }
+    await waiting;
+    const jobs = await queue.reserve(["default"], 1);
+    assert.equal(jobs.length, 1, "the job the reserve took is handed out, not left reserved");
+    assert.equal(jobs[0]!.attempts, 1);
+    await queue.ack(jobs[0]!);
+    assert.equal(queue.stats.blockingReconnects, 0, "the healthy connection was kept");
+  } finally {
+    await queue.close();
+    await server.stop();
+  }
+});
+
+/** A server that accepts and answers the login (CLIENT SETNAME) of its first `answered` connections only. */
+function loginServer(answered: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Array<Promise<void>> = [];
+  const onAccept: Array<() => void> = [];
+  (async () => {
+    for await (const conn of listener) {
+      const index = accepted.length;
+      // Resolves when the client closes this connection.
+      accepted.push((async () => {
+        const buffer = new Uint8Array(1024);
+        for (;;) {
+          const n = await conn.read(buffer).catch(() => null);
+          if (n === null) break;
+          if (index < answered) await conn.write(new TextEncoder().encode("+OK\r\n"));
+        }
+        conn.close();
+      })());
+      onAccept.splice(0).forEach((wake) => wake());
+    }
+  })().catch(() => {});
+  return {
+    endpoint: { host: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port, db: 0, tls: false },
+    /** The `index`th connection (from 0), once accepted; `closed`: when the client closed it. */
+    async connection(index: number): Promise<{ closed: Promise<void> }> {
+      while (accepted.length <= index) await new Promise<void>((r) => onAccept.push(r));
+      return { closed: accepted[index]! };
+    },
+    close: () => listener.close(),
+  };
+}
+
+Deno.test("blocking link: opening a queue on a server that accepts but never answers fails within the connect timeout", async () => {
+  const silent = loginServer(0);
+  try {
+    const started = performance.now();
+    await within(
+      assert.rejects(
+        RedisQueue.open({
+          endpoint: silent.endpoint,
+          failedJobLogger: new MemoryFailedJobs(),
+          connectTimeoutMs: 300,
+        }),
+        /^StoreUnreachableError: Cannot reach Redis at 127\.0\.0\.1:\d+ \(ETIMEDOUT\)/,
+      ),
+      3000,
+      "the open failing",
+    );
+    assert.ok(performance.now() - started < 1000);
+  } finally {
+    silent.close();
+  }
+});
+
+Deno.test("blocking link: close() while a reconnect waits for its login ends that connection at once", async () => {
+  const server = loginServer(1);
+  const link = new BlockingLink(server.endpoint, {
+    name: "kqueue-blocking",
+    connectTimeoutMs: 60_000,
+  });
+  try {
+    await link.open();
+    link.reset();
+    const reconnecting = await server.connection(1); // its login is never answered
+    link.close();
+    await within(reconnecting.closed, 1000, "the reconnecting socket closed by close()");
+    assert.equal(link.ready, false);
+    assert.equal(link.reconnects, 0);
+  } finally {
+    link.close();
+    server.close();
   }
 });

@@ -31,7 +31,8 @@ export class BlockingLink {
   readonly #endpoint: RedisEndpoint;
   readonly #o: BlockingLinkOptions;
   #connection: RespConnection | undefined;
-  #closed = false;
+  /** Aborted by close(): also ends a connect or login in progress. */
+  readonly #closing = new AbortController();
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #failedAttempts = 0;
   #reconnects = 0;
@@ -39,6 +40,10 @@ export class BlockingLink {
   constructor(endpoint: RedisEndpoint, options: BlockingLinkOptions) {
     this.#endpoint = endpoint;
     this.#o = options;
+  }
+
+  get #closed(): boolean {
+    return this.#closing.signal.aborted;
   }
 
   get ready(): boolean {
@@ -87,7 +92,7 @@ export class BlockingLink {
 
   /** Closes the socket (what is in flight fails) and stops reconnecting. Idempotent. */
   close(): void {
-    this.#closed = true;
+    this.#closing.abort();
     clearTimeout(this.#reconnectTimer);
     this.#connection?.close();
   }
@@ -104,6 +109,7 @@ export class BlockingLink {
     return RespConnection.open(this.#endpoint, this.#o.name, timeoutMs, {
       bulk: asBuffer,
       onLost: () => this.#lost(),
+      signal: this.#closing.signal,
     });
   }
 

@@ -50,7 +50,7 @@ const WAKE_TOKEN_TTL_MS = 60_000;
 const DOWN_PAUSE_MS = 250;
 /** How much longer the server-side BLPOP timeout is than the slice the poke ends. Milliseconds. */
 const POKE_LEAD_MS = 250;
-/** Extra time an unanswered BLPOP gets past its server timeout before its socket is deemed stuck. */
+/** Extra time an unanswered BLPOP gets past its server timeout, twice, before its socket is deemed stuck. */
 const GUARD_MARGIN_MS = 1000;
 
 type SliceEnd = "woken" | "idle";
@@ -66,6 +66,8 @@ export class NotifyWaiter {
   #closed = false;
   /** Timers and listeners of settled slices, cleared at the next slice or close (see finish). */
   #cleanups: Array<() => void> = [];
+  /** The second look at a BLPOP its guard found unanswered (see #blockOnce). */
+  #stuckCheck: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: NotifyWaiterOptions) {
     this.#o = options;
@@ -74,6 +76,7 @@ export class NotifyWaiter {
   /** Ends every wait now (sending a wake token to a pending BLPOP); later waits return at once. */
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#stuckCheck);
     if (this.#blocking > 0) this.#sendWakeToken();
     for (const wake of [...this.#wakers]) wake();
     // After the wakes: each queues its slice's clean-up, and no later slice would run it.
@@ -127,11 +130,17 @@ export class NotifyWaiter {
       const poke = setTimeout(() => {
         if (!settled && this.#blocking > 0) this.#sendWakeToken();
       }, blockMs);
-      // A BLPOP unanswered well past its server timeout is on a stuck socket: drop it.
+      // A BLPOP unanswered well past its server timeout is on a stuck socket, or its answer
+      // waits unread behind a blocked event loop (a long synchronous job): its timer fires
+      // before the socket is read. Look again a margin later; drop the socket if still silent.
       let answered = false;
       const guard = setTimeout(() => {
-        if (!answered) this.#o.blocking.reset();
         finish("idle");
+        if (answered || this.#stuckCheck !== undefined) return;
+        this.#stuckCheck = setTimeout(() => {
+          this.#stuckCheck = undefined;
+          if (!answered) this.#o.blocking.reset();
+        }, GUARD_MARGIN_MS);
       }, blockMs + POKE_LEAD_MS + GUARD_MARGIN_MS);
       const finish = (end: SliceEnd) => {
         if (settled) return;

@@ -38,6 +38,8 @@ export interface RespConnectionOptions {
   readonly onLost?: (error: RespConnectionError) => void;
   /** How bulk strings are returned. @default a copy, as a Uint8Array */
   readonly bulk?: BulkReader;
+  /** Gives up opening (connect and login) when it aborts. */
+  readonly signal?: AbortSignal;
 }
 
 const copyBytes: BulkReader = (bytes) => bytes.slice();
@@ -51,6 +53,9 @@ export class RespConnection {
   #buffer = new Uint8Array(INITIAL_BUFFER_BYTES);
   #start = 0;
   #end = 0;
+  /** Encoded commands not handed to the socket yet, and whether a write is in progress. */
+  #unsent: Uint8Array[] = [];
+  #writing = false;
   #closed = false;
 
   private constructor(conn: Deno.Conn) {
@@ -58,7 +63,11 @@ export class RespConnection {
     void this.#readLoop();
   }
 
-  /** Connects, logs in, selects the database; a one-line error names the server on failure. */
+  /**
+   * Connects, logs in, selects the database, all within `timeoutMs` (a server
+   * that accepts and never answers fails too) or until `options.signal`
+   * aborts; a one-line error names the server on failure.
+   */
   static async open(
     endpoint: RedisEndpoint,
     name: string,
@@ -69,39 +78,53 @@ export class RespConnection {
     const connecting = endpoint.tls
       ? Deno.connectTls({ hostname: endpoint.host, port: endpoint.port, caCerts: extraCaCerts() })
       : Deno.connect({ hostname: endpoint.host, port: endpoint.port });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-    });
-    let conn: Deno.Conn;
+    let giveUp!: (error: Error) => void;
+    const ended = new Promise<never>((_, reject) => giveUp = reject);
+    const timer = setTimeout(() => giveUp(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = () => giveUp(new Error("closed while connecting"));
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
     try {
-      conn = await Promise.race([connecting, timeout]);
-    } catch (error) {
-      connecting.then((late) => late.close(), () => {});
-      throw new RespConnectionError(`Cannot reach Redis at ${where} (${(error as Error).message})`);
+      let conn: Deno.Conn;
+      try {
+        conn = await Promise.race([connecting, ended]);
+      } catch (error) {
+        connecting.then((late) => late.close(), () => {});
+        throw new RespConnectionError(
+          `Cannot reach Redis at ${where} (${(error as Error).message})`,
+        );
+      }
+      // A peer that vanishes without a FIN is found by the kernel's keep-alive probes.
+      if ("setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
+      const connection = new RespConnection(conn);
+      try {
+        await Promise.race([connection.#logIn(endpoint, name), ended]);
+      } catch (error) {
+        connection.close();
+        if (error instanceof RespReplyError) {
+          throw new RespReplyError(`Redis at ${where} refused the login: ${error.message}`);
+        }
+        throw error instanceof RespConnectionError ? error : new RespConnectionError(
+          `Cannot reach Redis at ${where} (${(error as Error).message})`,
+        );
+      }
+      // Told only once logged in: a failed login is the caller's error, not a lost connection.
+      connection.#onLost = options.onLost;
+      if (options.bulk) connection.#bulk = options.bulk;
+      return connection;
     } finally {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
     }
-    // A peer that vanishes without a FIN is found by the kernel's keep-alive probes.
-    if ("setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
-    const connection = new RespConnection(conn);
-    try {
-      if (endpoint.password !== undefined) {
-        const user = endpoint.username !== undefined ? [endpoint.username] : [];
-        await connection.command(["AUTH", ...user, endpoint.password]);
-      }
-      if (endpoint.db !== 0) await connection.command(["SELECT", endpoint.db]);
-      await connection.command(["CLIENT", "SETNAME", name]);
-    } catch (error) {
-      connection.close();
-      throw error instanceof RespReplyError
-        ? new RespReplyError(`Redis at ${where} refused the login: ${error.message}`)
-        : error;
+  }
+
+  async #logIn(endpoint: RedisEndpoint, name: string): Promise<void> {
+    if (endpoint.password !== undefined) {
+      const user = endpoint.username !== undefined ? [endpoint.username] : [];
+      await this.command(["AUTH", ...user, endpoint.password]);
     }
-    // Told only once logged in: a failed login is the caller's error, not a lost connection.
-    connection.#onLost = options.onLost;
-    if (options.bulk) connection.#bulk = options.bulk;
-    return connection;
+    if (endpoint.db !== 0) await this.command(["SELECT", endpoint.db]);
+    await this.command(["CLIENT", "SETNAME", name]);
   }
 
   get closed(): boolean {
@@ -116,8 +139,25 @@ export class RespConnection {
     const reply = new Promise<RespReply>((resolve, reject) =>
       this.#pending.push({ resolve, reject })
     );
-    this.#conn.write(encodeCommand(args)).catch((error) => this.#fail(error));
+    this.#unsent.push(encodeCommand(args));
+    if (!this.#writing) void this.#flush();
     return reply;
+  }
+
+  /** Writes the queued commands in order, each whole (a `write` may take only part of its bytes). */
+  async #flush(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#unsent.length > 0) {
+        const parts = this.#unsent.splice(0);
+        let bytes = parts.length === 1 ? parts[0]! : concat(...parts);
+        while (bytes.length > 0) bytes = bytes.subarray(await this.#conn.write(bytes));
+      }
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      this.#writing = false;
+    }
   }
 
   /** Commands sent and not answered yet. */
@@ -152,15 +192,21 @@ export class RespConnection {
         const n = await this.#conn.read(this.#buffer.subarray(this.#end));
         if (n === null) throw new RespConnectionError("Redis closed the connection");
         this.#end += n;
-        while (this.#start < this.#end) {
-          const parsed = parseReply(this.#buffer, this.#start, this.#end, this.#bulk);
-          if (parsed === undefined) break;
+        // A reply is parsed once it is all here: one arriving over many reads is not re-made at each.
+        while (replyEnd(this.#buffer, this.#start, this.#end) >= 0) {
+          const parsed = parseReply(this.#buffer, this.#start, this.#end, this.#bulk)!;
           this.#start = parsed.end;
           const waiter = this.#pending.shift();
           if (parsed.value instanceof RespReplyError) waiter?.reject(parsed.value);
           else waiter?.resolve(parsed.value);
         }
-        if (this.#start === this.#end) this.#start = this.#end = 0;
+        if (this.#start === this.#end) {
+          this.#start = this.#end = 0;
+          // Not held for good after one large reply.
+          if (this.#buffer.length > INITIAL_BUFFER_BYTES) {
+            this.#buffer = new Uint8Array(INITIAL_BUFFER_BYTES);
+          }
+        }
       }
     } catch (error) {
       this.#fail(error);
@@ -274,6 +320,33 @@ export function parseReply(
       const line = decoder.decode(buffer.subarray(at, Math.min(lineEnd, at + 40)));
       throw new RespConnectionError(`Redis sent an unreadable reply (${line})`);
     }
+  }
+}
+
+/**
+ * Where the reply starting at `at` ends, or -1 when `buffer[at, limit)` does
+ * not hold all of it yet; reads only the headers (bulk strings are skipped by
+ * their length). A type it does not know ends at its line: `parseReply` names it.
+ */
+function replyEnd(buffer: Uint8Array, at: number, limit: number): number {
+  if (at >= limit) return -1;
+  const lineEnd = indexOfCrlf(buffer, at + 1, limit);
+  if (lineEnd < 0) return -1;
+  const next = lineEnd + 2;
+  switch (buffer[at]) {
+    case 36: { // $
+      const length = integerAt(buffer, at + 1, lineEnd);
+      if (length < 0) return next;
+      return limit < next + length + 2 ? -1 : next + length + 2;
+    }
+    case 42: { // *
+      const count = integerAt(buffer, at + 1, lineEnd);
+      let end = next;
+      for (let i = 0; i < count && end >= 0; i++) end = replyEnd(buffer, end, limit);
+      return end;
+    }
+    default:
+      return next;
   }
 }
 
