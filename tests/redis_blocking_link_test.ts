@@ -9,12 +9,8 @@ import { Buffer } from "node:buffer";
 import { BlockingLink } from "../src/drivers/redis/blocking_link.ts";
 import { NotifyWaiter } from "../src/drivers/redis/notify_waiter.ts";
 import { RedisLink } from "../src/drivers/redis/redis_link.ts";
-import {
-  parseReply,
-  RespConnection,
-  RespConnectionError,
-  RespReplyError,
-} from "../src/drivers/redis/resp_connection.ts";
+import { RespConnection } from "../src/drivers/redis/resp_connection.ts";
+import { parseReply, RespConnectionError, RespReplyError } from "../src/drivers/redis/resp_wire.ts";
 import { RedisQueue } from "../src/drivers/redis/redis_queue.ts";
 import {
   MemoryFailedJobs,

@@ -2,9 +2,10 @@
  * The connection the Redis driver blocks on (a BLPOP with a reserve right
  * behind it, see notify_waiter.ts): KQueue's own RESP client over Deno's
  * sockets, not ioredis. A wake-up that comes through ioredis and `node:net`
- * cost ~0.2 ms more on an idle daemon (measured: a bare BLPOP woken by an
- * RPUSH at 20/s, p50 0.62 → 0.41 ms), and that wake-up is the whole of a job's
- * enqueue → start latency at low load.
+ * costs more on an idle process (measured at 20 wake-ups/s: a bare BLPOP woken
+ * by an RPUSH, p50 0.62 → 0.41 ms; in the daemon, push → BLPOP reply 0.70 →
+ * 0.63 ms), and that wake-up is most of a job's enqueue → start latency at
+ * low load.
  *
  * It reconnects on its own, with the command connection's backoff. While it
  * is down its commands fail at once: the waiter pauses, and the next reserve
