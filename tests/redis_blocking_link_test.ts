@@ -449,3 +449,38 @@ Deno.test("blocking link: close() while a reconnect waits for its login ends tha
     server.close();
   }
 });
+
+Deno.test("blocking link: a command written behind an unanswered BLPOP reaches Redis at once (no Nagle delay)", async () => {
+  const server = await RedisServer.start();
+  const raw = server.client();
+  const link = new BlockingLink({ host: "127.0.0.1", port: server.port, db: 0, tls: false }, {
+    name: "kqueue-blocking",
+    connectTimeoutMs: 2000,
+  });
+  try {
+    await link.open();
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const blocked = link.blpop(["k"], "5");
+      await until(() => raw.info("clients"), (info) => /blocked_clients:1/.test(info), "the BLPOP");
+      const sentAt = performance.now();
+      const behind = link.callBuffer("PING", []);
+      // Redis holds the PING in the blocked client's query buffer: it has arrived.
+      await until(
+        () => raw.client("LIST") as Promise<string>,
+        (list) => / name=kqueue-blocking .*qbuf=[1-9]/.test(list),
+        "the PING in the blocked client's query buffer",
+        2000,
+      );
+      delays.push(performance.now() - sentAt);
+      await raw.rpush("k", "x");
+      await Promise.all([blocked, behind]);
+    }
+    delays.sort((a, b) => a - b);
+    // With Nagle's algorithm on, it waits for the BLPOP's delayed ACK: ~40 ms on Linux.
+    assert.ok(delays[2]! < 20, `the PING arrived after ${delays.map((d) => d.toFixed(1))} ms`);
+  } finally {
+    link.close();
+    await server.stop();
+  }
+});

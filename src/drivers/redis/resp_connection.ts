@@ -95,8 +95,14 @@ export class RespConnection {
           `Cannot reach Redis at ${where} (${(error as Error).message})`,
         );
       }
-      // A peer that vanishes without a FIN is found by the kernel's keep-alive probes.
-      if ("setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
+      if ("setKeepAlive" in conn) {
+        const tcp = conn as Deno.TcpConn;
+        // A peer that vanishes without a FIN is found by the kernel's keep-alive probes.
+        tcp.setKeepAlive(true);
+        // No Nagle delay: the reserve written right behind a BLPOP (which Redis answers only
+        // later) must not wait for that BLPOP's ACK; ioredis sets the same.
+        tcp.setNoDelay(true);
+      }
       const connection = new RespConnection(conn);
       try {
         await Promise.race([connection.#logIn(endpoint, name), ended]);
