@@ -76,9 +76,7 @@ export class RespConnection {
     options: RespConnectionOptions = {},
   ): Promise<RespConnection> {
     const where = describeEndpoint(endpoint);
-    const connecting = endpoint.tls
-      ? Deno.connectTls({ hostname: endpoint.host, port: endpoint.port, caCerts: extraCaCerts() })
-      : Deno.connect({ hostname: endpoint.host, port: endpoint.port });
+    const connecting = connectSocket(endpoint);
     let giveUp!: (error: Error) => void;
     const ended = new Promise<never>((_, reject) => giveUp = reject);
     const timer = setTimeout(() => giveUp(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
@@ -94,14 +92,6 @@ export class RespConnection {
         throw new RespConnectionError(
           `Cannot reach Redis at ${where} (${(error as Error).message})`,
         );
-      }
-      if ("setKeepAlive" in conn) {
-        const tcp = conn as Deno.TcpConn;
-        // A peer that vanishes without a FIN is found by the kernel's keep-alive probes.
-        tcp.setKeepAlive(true);
-        // No Nagle delay: the reserve written right behind a BLPOP (which Redis answers only
-        // later) must not wait for that BLPOP's ACK; ioredis sets the same.
-        tcp.setNoDelay(true);
       }
       const connection = new RespConnection(conn);
       try {
@@ -234,6 +224,25 @@ export class RespConnection {
     }
     this.#start = 0;
     this.#end = unparsed;
+  }
+}
+
+/**
+ * A TCP socket with keep-alive (a peer that vanishes without a FIN is found
+ * by the kernel's probes) and without Nagle's algorithm (the reserve written
+ * right behind a BLPOP, which Redis answers only later, must not wait ~40 ms
+ * for that BLPOP's ACK; ioredis sets the same); TLS is started on it.
+ */
+async function connectSocket(endpoint: RedisEndpoint): Promise<Deno.Conn> {
+  const tcp = await Deno.connect({ hostname: endpoint.host, port: endpoint.port });
+  tcp.setKeepAlive(true);
+  tcp.setNoDelay(true);
+  if (!endpoint.tls) return tcp;
+  try {
+    return await Deno.startTls(tcp, { hostname: endpoint.host, caCerts: extraCaCerts() });
+  } catch (error) {
+    tcp.close();
+    throw error;
   }
 }
 
