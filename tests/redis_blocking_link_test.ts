@@ -21,6 +21,14 @@ import {
 } from "./redis_fixtures/helpers.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
+
+/** A blocking link to `server`, open. */
+async function openLink(server: RedisServer): Promise<BlockingLink> {
+  const endpoint = { host: "127.0.0.1", port: server.port, db: 0, tls: false };
+  const link = new BlockingLink(endpoint, { name: "kqueue-blocking", connectTimeoutMs: 2000 });
+  await link.open();
+  return link;
+}
 const copy = (b: Uint8Array) => b.slice();
 const parseAll = (text: string) => {
   const wire = bytes(text);
@@ -258,12 +266,8 @@ Deno.test("blocking link: a killed connection fails its BLPOP at once, reconnect
 
 Deno.test("blocking link: while redis-server is down its commands fail at once; it comes back with it", async () => {
   const server = await RedisServer.start();
-  const link = new BlockingLink({ host: "127.0.0.1", port: server.port, db: 0, tls: false }, {
-    name: "kqueue-blocking",
-    connectTimeoutMs: 2000,
-  });
+  const link = await openLink(server);
   try {
-    await link.open();
     const blocked = assert.rejects(link.blpop(["nothing"], "30"), RespConnectionError);
     await server.kill("SIGTERM");
     await blocked;
@@ -328,12 +332,8 @@ Deno.test("blocking link: a BLPOP unanswered past its timeout (a silent socket) 
 Deno.test("blocking link: bulk replies are Buffers, as ioredis' callBuffer gives them", async () => {
   const server = await RedisServer.start();
   const raw = server.client();
-  const link = new BlockingLink({ host: "127.0.0.1", port: server.port, db: 0, tls: false }, {
-    name: "kqueue-blocking",
-    connectTimeoutMs: 2000,
-  });
+  const link = await openLink(server);
   try {
-    await link.open();
     await raw.rpush("k", "héllo");
     const reply = await link.blpop(["k"], "1") as [Buffer, Buffer];
     assert.ok(Buffer.isBuffer(reply[1]));
@@ -453,12 +453,8 @@ Deno.test("blocking link: close() while a reconnect waits for its login ends tha
 Deno.test("blocking link: a command written behind an unanswered BLPOP reaches Redis at once (no Nagle delay)", async () => {
   const server = await RedisServer.start();
   const raw = server.client();
-  const link = new BlockingLink({ host: "127.0.0.1", port: server.port, db: 0, tls: false }, {
-    name: "kqueue-blocking",
-    connectTimeoutMs: 2000,
-  });
+  const link = await openLink(server);
   try {
-    await link.open();
     const delays: number[] = [];
     for (let i = 0; i < 5; i++) {
       const blocked = link.blpop(["k"], "5");
