@@ -20,13 +20,13 @@ import { withDeadline } from "./deadline.ts";
 import { type QueueKeys, queueKeys } from "./keys.ts";
 import { NotifyWaiter } from "./notify_waiter.ts";
 import type { StashedJob } from "./prefetch_stash.ts";
+import { LostReservations } from "../lost_reservations.ts";
 import { BlockingLink } from "./blocking_link.ts";
 import { RedisLink } from "./redis_link.ts";
 import { withRedisKeys } from "./redis_payload.ts";
 import {
   checkFailure,
   checkPush,
-  type RedisLostReservation,
   type RedisQueueOptions,
   type RedisQueueSettings,
   type RedisQueueStats,
@@ -54,7 +54,7 @@ export class RedisQueue implements QueueDriver {
   readonly #keys = new Map<string, QueueKeys>();
   readonly #inFlight = new Set<Promise<unknown>>();
   #fractionalTimeouts = true;
-  #lostReservations = 0;
+  readonly #lost: LostReservations;
   #replays = 0;
   #closing: Promise<void> | undefined;
 
@@ -85,6 +85,7 @@ export class RedisQueue implements QueueDriver {
 
   private constructor(settings: RedisQueueSettings, commands: RedisLink, blocking: BlockingLink) {
     this.#s = settings;
+    this.#lost = new LostReservations(settings.onReservationLost);
     this.connectionName = settings.connectionName;
     this.retryAfter = settings.retryAfter;
     this.prefix = settings.prefix;
@@ -124,7 +125,7 @@ export class RedisQueue implements QueueDriver {
    */
   get stats(): RedisQueueStats {
     return {
-      lostReservations: this.#lostReservations,
+      lostReservations: this.#lost.count,
       replays: this.#replays,
       reconnects: this.#commands.reconnects,
       blockingReconnects: this.#blocking.reconnects,
@@ -201,7 +202,7 @@ export class RedisQueue implements QueueDriver {
     const reservation = reservationOf("acknowledge a job", job);
     this.#requireOpen("acknowledge a job");
     const removed = await this.#acks.add(reservation.keys.reserved, reservation.member);
-    if (!removed) this.#reportLost("ack", job);
+    if (!removed) this.#lost.report("ack", [job]);
     return removed;
   }
 
@@ -217,7 +218,7 @@ export class RedisQueue implements QueueDriver {
     this.#requireOpen(action);
     const due = availableAtSeconds(this.#s.clock(), delay);
     const released = await this.#settle(action, (c) => ops.releaseReservation(c, reservation, due));
-    if (!released) this.#reportLost("release", job);
+    if (!released) this.#lost.report("release", [job]);
     return released;
   }
 
@@ -236,7 +237,7 @@ export class RedisQueue implements QueueDriver {
       action,
       (c) => ops.requeueReservation(c, reservation, due),
     );
-    if (!restored) this.#reportLost("requeue", job);
+    if (!restored) this.#lost.report("requeue", [job]);
     return restored;
   }
 
@@ -260,7 +261,7 @@ export class RedisQueue implements QueueDriver {
     // Identical malformed members (junk has no id to tell them apart) share one `:reserved`
     // entry: the first failure removed it, yet every popped copy is a job to record.
     if (!removed && !reservation.malformed) {
-      this.#reportLost("fail", job);
+      this.#lost.report("fail", [job]);
       return false;
     }
     try {
@@ -339,15 +340,6 @@ export class RedisQueue implements QueueDriver {
     return this.#track(
       retryUntilSettled(this.#commands, action, () => body(client), () => this.#replays++),
     );
-  }
-
-  #reportLost(operation: RedisLostReservation["operation"], job: ReservedJob): void {
-    this.#lostReservations++;
-    try {
-      this.#s.onReservationLost?.({ operation, job });
-    } catch {
-      // A logging hook must never break storage work.
-    }
   }
 
   #requireOpen(action: string): void {

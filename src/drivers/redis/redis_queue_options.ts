@@ -1,5 +1,6 @@
 /** Options of `RedisQueue`, and their checks. */
-import type { FailedJobLogger, PushOptions, ReservedJob } from "../driver.ts";
+import type { FailedJobLogger, PushOptions } from "../driver.ts";
+import type { LostReservation } from "../lost_reservations.ts";
 import * as check from "../sqlite/validate.ts";
 import type { RedisEndpoint } from "./redis_endpoint.ts";
 
@@ -41,10 +42,8 @@ export interface RedisQueueOptions {
   readonly onReservationLost?: (lost: RedisLostReservation) => void;
 }
 
-export interface RedisLostReservation {
-  readonly operation: "ack" | "release" | "requeue" | "fail";
-  readonly job: ReservedJob;
-}
+/** A settle that found its reservation taken over (see LostReservations). */
+export type RedisLostReservation = LostReservation;
 
 export interface RedisQueueSettings {
   readonly endpoint: RedisEndpoint;

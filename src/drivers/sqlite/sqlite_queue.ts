@@ -22,6 +22,7 @@ import * as check from "./validate.ts";
 import { SqliteLeases } from "./sqlite_leases.ts";
 import { availableAtSeconds } from "./time.ts";
 import { checkDueTime } from "../due_time.ts";
+import { LostReservations } from "../lost_reservations.ts";
 import { UnclaimableSweep } from "./unclaimable_rows.ts";
 
 export class SqliteQueue implements QueueDriver {
@@ -40,7 +41,7 @@ export class SqliteQueue implements QueueDriver {
   readonly #inFlight = new Set<Promise<unknown>>();
   #cancelAckFlush: (() => void) | undefined;
   #baseline: WaitBaseline = { dataVersion: undefined, localWrites: 0 };
-  #lostReservations = 0;
+  readonly #lost: LostReservations;
   #closing: Promise<void> | undefined;
 
   /** Opens the file (adds no tables to an existing one unless `createTables`: see `openSqliteDatabase`). */
@@ -76,6 +77,7 @@ export class SqliteQueue implements QueueDriver {
     });
     this.#statements = statements;
     this.#settings = settings;
+    this.#lost = new LostReservations(settings.onReservationLost);
     this.#unclaimable = new UnclaimableSweep(settings.tables.jobs);
     this.#waiter = new JobWaiter({
       pollIntervalMs: settings.pollIntervalMs,
@@ -87,7 +89,7 @@ export class SqliteQueue implements QueueDriver {
 
   /** How many acks, releases, requeues and fails found their reservation taken over. */
   get lostReservations(): number {
-    return this.#lostReservations;
+    return this.#lost.count;
   }
 
   async push(queue: string, payload: string, options?: PushOptions): Promise<string> {
@@ -160,7 +162,7 @@ export class SqliteQueue implements QueueDriver {
       this.#scheduleAckFlush();
       throw error;
     }
-    this.#reportLost("ack", acks.resolve(result.deleted));
+    this.#lost.report("ack", acks.resolve(result.deleted));
     this.#baseline = { dataVersion: result.dataVersion, localWrites: result.localWrites };
     if (result.swept === undefined) return result.jobs;
     this.#unclaimable.advance(result.swept, nowMs);
@@ -238,7 +240,7 @@ export class SqliteQueue implements QueueDriver {
         this.connectionName,
         this.#settings.clock(),
       ));
-    if (!failed) this.#reportLost("fail", [job]);
+    if (!failed) this.#lost.report("fail", [job]);
     return failed;
   }
 
@@ -296,7 +298,7 @@ export class SqliteQueue implements QueueDriver {
         "delete acknowledged jobs",
         () => sql.deleteAcked(this.#statements, batch),
       );
-      this.#reportLost("ack", batch.resolve(deleted));
+      this.#lost.report("ack", batch.resolve(deleted));
     } catch (error) {
       batch.reject(error);
     }
@@ -304,20 +306,7 @@ export class SqliteQueue implements QueueDriver {
 
   #afterWrite(operation: LostReservation["operation"], job: ReservedJob, succeeded: boolean) {
     if (succeeded) this.#waiter.notifyLocalWrite();
-    else this.#reportLost(operation, [job]);
-  }
-
-  #reportLost(operation: LostReservation["operation"], jobs: readonly ReservedJob[]): void {
-    this.#lostReservations += jobs.length;
-    const listener = this.#settings.onReservationLost;
-    if (listener === undefined) return;
-    for (const job of jobs) {
-      try {
-        listener({ operation, job });
-      } catch {
-        // A logging hook must never break storage work.
-      }
-    }
+    else this.#lost.report(operation, [job]);
   }
 
   /** retry_after, or the lease once one is set. Seconds. */

@@ -1,5 +1,5 @@
 /** Options of `SqliteQueue`, and their checks. */
-import type { ReservedJob } from "../driver.ts";
+import type { LostReservation } from "../lost_reservations.ts";
 import { DEFAULT_BUSY_DEADLINE_MS } from "./busy.ts";
 import type { QueueTables } from "./queue_statements.ts";
 import * as check from "./validate.ts";
@@ -42,10 +42,7 @@ export interface SqliteQueueOptions {
   readonly onReservationLost?: (lost: LostReservation) => void;
 }
 
-export interface LostReservation {
-  readonly operation: "ack" | "release" | "requeue" | "fail";
-  readonly job: ReservedJob;
-}
+export type { LostReservation };
 
 export interface QueueSettings {
   readonly path: string;
