@@ -435,3 +435,45 @@ Deno.test("cli: retry pushes a failed job back (same uuid) and deletes its row; 
     await q.cleanup();
   }
 });
+
+Deno.test("cli: an isolated job in a jobs folder outside the working directory is refused at start-up with the fix; from its folder it runs", async () => {
+  const q = await tempQueue();
+  const project = await Deno.makeTempDir({ prefix: "kqueue-elsewhere-" });
+  try {
+    await Deno.mkdir(`${project}/jobs`);
+    const kqueueMod = new URL("../src/mod.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      `${project}/jobs/elsewhere.ts`,
+      `import { KQueueJob } from "${kqueueMod}";\n` +
+        `export class Elsewhere extends KQueueJob {\n  override isolated = true;\n  handle() {}\n}\n`,
+    );
+    const env = q.env();
+    assert.equal(
+      (await kqueue(["dispatch", "Elsewhere", "--jobs", `${project}/jobs`], env)).code,
+      0,
+    );
+    // Run from this repo (not the job's project): the child could not load the module.
+    const refused = await kqueue(["work", "--once", "--jobs", `${project}/jobs`], env);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(
+      refused.stderr,
+      `kqueue: Cannot start worker as Elsewhere is isolated and its module ${project}/jobs/elsewhere.ts ` +
+        `is outside the project root ${Deno.cwd()} (the daemon's working directory), so its child may ` +
+        `not load it: start the daemon from your project's folder (cd there, then work --jobs ./jobs)`,
+    );
+    assert.equal((await q.connection.driver.counts("default")).ready, 1, "nothing was taken");
+    const ran = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "-A", CLI, "work", "--once", "--json", "--jobs", "./jobs"],
+      cwd: project,
+      env: { NO_COLOR: "1", ...env },
+    }).output();
+    const events = new TextDecoder().decode(ran.stdout).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.equal(ran.code, 0, new TextDecoder().decode(ran.stderr));
+    assert.equal(events.filter((e) => e.event === "job:done").length, 1);
+  } finally {
+    await q.cleanup();
+    await Deno.remove(project, { recursive: true });
+  }
+});

@@ -160,6 +160,8 @@ Deno.test("daemon: no child outlives a forced shutdown, and the job it ran goes 
     assert.ok(daemon.events.some(isEvent("job:requeued", "LongSpin")));
     const counts = await q.connection.driver.counts("default");
     assert.equal(counts.ready, 1, "the spinning job is back on the queue");
+    const stopped = daemon.events.find(isEvent("worker:stopped"))!;
+    assert.equal(stopped.processed, 2, "the two that finished, not the one put back");
   } finally {
     await q.cleanup();
   }

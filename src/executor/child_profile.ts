@@ -38,7 +38,7 @@ export interface ChildProfile {
 /** The fixed child entry: trusted code only, since its static graph is loaded unchecked. */
 const RUNNER_PATH = fileURLToPath(new URL("./child/runner.ts", import.meta.url));
 /** KQueue's own `src/`: its files may be loaded by any job, wherever the project is. */
-const KQUEUE_SRC_DIR = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
+export const KQUEUE_SRC_DIR = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
 
 /** What the daemon decides for every child, whatever the job: `--allow-unscoped`, `--child-user`. */
 export interface ProfileSettings {

@@ -42,7 +42,7 @@ export class InFlightJobs {
     return this.#started;
   }
 
-  /** Jobs finished (any outcome) in this run. */
+  /** Jobs finished (any outcome) in this run; not those a forced stop put back. */
   get processed(): number {
     return this.#processed;
   }
@@ -73,9 +73,11 @@ export class InFlightJobs {
         if (ticket.acking) void ticket.acking.finally(() => leases?.drop(reserved));
         else leases?.drop(reserved);
         this.#tickets.delete(ticket);
-        this.#processed++;
         slots.give();
         if (this.#tickets.size === 0) this.#drain.notify();
+        // A job a forced stop put back was not processed (it runs again elsewhere).
+        if (ticket.abandoned) return;
+        this.#processed++;
         this.#d.onFinished(this.#processed);
       });
   }
