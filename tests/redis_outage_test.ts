@@ -10,6 +10,8 @@ import { JobRegistry } from "../src/jobs/registry.ts";
 import { KQueueJob } from "../src/mod.ts";
 import { Daemon } from "../src/runtime/daemon.ts";
 import { MemoryFailedJobs, openQueue, RedisServer } from "./redis_fixtures/helpers.ts";
+import { DaemonProcess, FIXTURE_JOBS, isEvent } from "./helpers/daemon_process.ts";
+import { LongProbe } from "./fixtures/jobs/probe_jobs.ts";
 
 const runs = new Map<number, number>();
 
@@ -203,5 +205,32 @@ Deno.test("redis outage: a redis-server crash and restart (AOF) mid-run: every j
   } finally {
     await queue.close();
     await server.stop();
+  }
+});
+
+Deno.test("redis outage: a daemon that loses Redis while a job runs says its ack was given up, then exits 1", async () => {
+  const server = await RedisServer.start();
+  const dir = await Deno.makeTempDir({ prefix: "kqueue-ack-lost-" });
+  try {
+    const { queue } = await openQueue(server, { prefix: "kqtest_" });
+    const job = prepareDispatch(LongProbe, { file: `${dir}/long.txt`, ms: 1500 });
+    await queue.push("default", job.payload);
+    await queue.close();
+    const env = server.env({ REDIS_PREFIX: "kqtest_", DB_DATABASE: `${dir}/failed.sqlite` });
+    const args = ["work", "--json", "--jobs", FIXTURE_JOBS, "--store-timeout=1", "--sleep=1"];
+    const daemon = new DaemonProcess(args, env);
+    await daemon.waitFor(isEvent("probe:started"));
+    await server.kill("SIGKILL");
+    const status = await daemon.finished();
+    assert.equal(status.code, 1, daemon.stderr.join("\n"));
+    assert.ok(daemon.events.some(isEvent("job:done", "LongProbe")), "the job itself finished");
+    const givenUp = daemon.events.filter((e) =>
+      e.event === "store:error" && e.operation === "ack" && e.givenUp === true
+    );
+    assert.equal(givenUp.length, 1, JSON.stringify(daemon.events.map((e) => e.event)));
+    assert.equal(givenUp[0]!.error!.message, "the daemon stopped before the store took its ack");
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -21,10 +21,25 @@ export interface InFlightDeps {
   readonly onFinished: (processed: number) => void;
 }
 
+/** How long given-up acks get to end their retries. Milliseconds. */
+const GIVE_UP_MS = 1_000;
+
+/** True when every promise settled within `ms`. */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(resolve, ms, false));
+  const settled = await Promise.race([Promise.allSettled(promises).then(() => true), late]);
+  clearTimeout(timer);
+  return settled;
+}
+
 export class InFlightJobs {
   readonly #d: InFlightDeps;
   readonly #tickets = new Set<Ticket>();
   readonly #drain = new DrainWaiter();
+  /** Acks of finished jobs not written yet (the slot is free, the lease still held). */
+  readonly #acks = new Set<Promise<unknown>>();
+  #acksGivenUp = false;
   #started = 0;
   #processed = 0;
   #peak = 0;
@@ -70,8 +85,14 @@ export class InFlightJobs {
       })
       .finally(() => {
         const leases = this.#d.leases();
-        if (ticket.acking) void ticket.acking.finally(() => leases?.drop(reserved));
-        else leases?.drop(reserved);
+        const acking = ticket.acking;
+        if (acking) {
+          const tracked = acking.finally(() => {
+            this.#acks.delete(tracked);
+            leases?.drop(reserved);
+          });
+          this.#acks.add(tracked);
+        } else leases?.drop(reserved);
         this.#tickets.delete(ticket);
         slots.give();
         if (this.#tickets.size === 0) this.#drain.notify();
@@ -80,6 +101,27 @@ export class InFlightJobs {
         this.#processed++;
         this.#d.onFinished(this.#processed);
       });
+  }
+
+  /**
+   * At the end of a run: waits up to `graceMs` for the acks still being
+   * written (retried while the store refuses them); then `giveUp` makes their
+   * retries stop, each reported as given up. One whose store call never
+   * returns is reported here.
+   */
+  async acksWritten(graceMs: number, giveUp: () => void): Promise<void> {
+    if (this.#acks.size === 0 || this.#acksGivenUp) return;
+    if (await settledWithin([...this.#acks], graceMs)) return;
+    giveUp();
+    if (await settledWithin([...this.#acks], GIVE_UP_MS)) return;
+    this.#acksGivenUp = true;
+    for (let n = this.#acks.size; n > 0; n--) {
+      this.#d.processor.events.emit("store:error", {
+        operation: "ack",
+        error: new Error("the daemon stopped before the store took its ack"),
+        givenUp: true,
+      });
+    }
   }
 
   /** Resolves once no job is in hand. */
