@@ -249,6 +249,8 @@ Deno.test("cli: help lists the commands and the work flags", async () => {
     assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
   }
   const work = await kqueue(["help", "work"]);
+  assert.deepEqual(await kqueue(["work", "--help"]), work, "work --help is help work");
+  assert.deepEqual(await kqueue(["retry", "-h"]), await kqueue(["help", "retry"]));
   for (
     const flag of [
       "--queue",

@@ -33,6 +33,13 @@ function onSignals(handler: (signal: string) => void): () => void {
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   const print = (line: string) => console.log(line);
+  // `kqueue work --help` is `kqueue help work`.
+  if (
+    command !== undefined && helpText(command) && (rest.includes("--help") || rest.includes("-h"))
+  ) {
+    print(helpText(command)!);
+    return 0;
+  }
   switch (command) {
     case undefined:
     case "help":
