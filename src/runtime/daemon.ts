@@ -46,8 +46,6 @@ const EXIT_CODES: Partial<Record<StopReason, number>> = { memory: 12, "store-los
  */
 const SMALL_REFILL_SHARE = 0.25;
 const REFILL_WAIT_MS = 2;
-/** How long a stopping daemon waits for acks the store refuses before giving them up. Milliseconds. */
-const ACK_GRACE_MS = 5_000;
 
 export class Daemon {
   readonly events: EventBus;
@@ -147,11 +145,7 @@ export class Daemon {
     try {
       await this.#loop();
       await this.#shutdown();
-      // A job that succeeded keeps its lease until its ack is written; one the store still
-      // refuses is given up on (logged as such), and the job runs again once its lease lapses.
-      // Not when the store was lost: it has been failing for --store-timeout already.
-      const graceMs = this.#stopReason === "store-lost" ? 0 : ACK_GRACE_MS;
-      await this.#jobs.acksWritten(graceMs, () => this.#force.abort());
+      await this.#jobs.acksWritten(this.#stopReason === "store-lost", () => this.#force.abort());
     } finally {
       // Idle children end through stdin EOF, any left are killed: none outlives the daemon.
       await this.#pool.close();

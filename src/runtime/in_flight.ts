@@ -21,6 +21,8 @@ export interface InFlightDeps {
   readonly onFinished: (processed: number) => void;
 }
 
+/** How long a stopping daemon waits for acks the store still refuses. Milliseconds. */
+const ACK_GRACE_MS = 5_000;
 /** How long given-up acks get to end their retries. Milliseconds. */
 const GIVE_UP_MS = 1_000;
 
@@ -104,14 +106,16 @@ export class InFlightJobs {
   }
 
   /**
-   * At the end of a run: waits up to `graceMs` for the acks still being
-   * written (retried while the store refuses them); then `giveUp` makes their
-   * retries stop, each reported as given up. One whose store call never
-   * returns is reported here.
+   * At the end of a run: a job that succeeded keeps its lease until its ack
+   * is written, so this waits up to ACK_GRACE_MS for the acks still being
+   * written (retried while the store refuses them; not at all when the store
+   * was lost: it has failed for --store-timeout already). Then `giveUp` makes
+   * their retries stop, each reported as given up (the job runs again once
+   * its lease lapses); one whose store call never returns is reported here.
    */
-  async acksWritten(graceMs: number, giveUp: () => void): Promise<void> {
+  async acksWritten(storeLost: boolean, giveUp: () => void): Promise<void> {
     if (this.#acks.size === 0 || this.#acksGivenUp) return;
-    if (await settledWithin([...this.#acks], graceMs)) return;
+    if (await settledWithin([...this.#acks], storeLost ? 0 : ACK_GRACE_MS)) return;
     giveUp();
     if (await settledWithin([...this.#acks], GIVE_UP_MS)) return;
     this.#acksGivenUp = true;
